@@ -1,0 +1,26 @@
+using Xunit;
+
+namespace CniEgress.Tests.Infrastructure;
+
+/// <summary>A test that touches the real kernel. It runs only inside the private namespace
+/// made by scripts/sandbox.sh. Outside CI a developer without root sees it skipped; under
+/// CI (CI=true) it always runs, so a missing privilege fails loudly instead of proving nothing.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class KernelFactAttribute : FactAttribute
+{
+    public KernelFactAttribute()
+    {
+        if (!Sandbox.IsCi && !Sandbox.IsRoot)
+            Skip = "kernel test: needs root inside scripts/sandbox.sh (runs under CI=true)";
+    }
+}
+
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class KernelTheoryAttribute : TheoryAttribute
+{
+    public KernelTheoryAttribute()
+    {
+        if (!Sandbox.IsCi && !Sandbox.IsRoot)
+            Skip = "kernel test: needs root inside scripts/sandbox.sh (runs under CI=true)";
+    }
+}
