@@ -1,1 +1,86 @@
-return 0;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CniEgress.CniPlugin.Cni;
+using CniEgress.CniPlugin.Config;
+using CniEgress.CniPlugin.Verbs;
+
+namespace CniEgress.CniPlugin;
+
+/// <summary>The only code that touches stdin, stdout and the exit code. stdout carries nothing
+/// but JSON: a result, the VERSION answer, or a spec error; never a stack trace.</summary>
+public static class Program
+{
+    public static int Main()
+    {
+        byte[] stdin = ReadStdin();
+        CniVersion version = CniVersion.Latest;
+        PluginLog? log = null;
+        try
+        {
+            var env = CniEnvironment.FromProcess();
+            if (env.Command == CniCommand.Version)
+            {
+                Write(VersionCommand.Execute(stdin));
+                return 0;
+            }
+            var config = NetworkConfigParser.Parse(stdin);
+            version = config.Version;
+            if (config.LogFile != null)
+                PluginLog.Current = log = new PluginLog(config.LogFile, $"{env.Command.ToString().ToUpperInvariant()} {env.ContainerId}/{env.IfName}");
+            var output = Dispatch(new CniContext(env, config, stdin));
+            if (output != null) Write(output);
+            log?.Write("ok");
+            return 0;
+        }
+        catch (CniException e)
+        {
+            return Fail(e, stdin, version, log);
+        }
+        catch (Exception e)
+        {
+            // Never a stack trace on stdout: name the failure, keep the spec's shape.
+            return Fail(new CniException(CniErrorCode.Internal, $"unexpected {e.GetType().Name}: {e.Message}"), stdin, version, log);
+        }
+    }
+
+    private static JsonObject? Dispatch(CniContext context)
+    {
+        switch (context.Env.Command)
+        {
+            case CniCommand.Add: return AddCommand.Execute(context);
+            case CniCommand.Del: DelCommand.Execute(context); return null;
+            case CniCommand.Check: CheckCommand.Execute(context); return null;
+            case CniCommand.Status: StatusCommand.Execute(context); return null;
+            case CniCommand.Gc: GcCommand.Execute(context); return null;
+            default: throw new CniException(CniErrorCode.InvalidEnvironment, $"unsupported command {context.Env.Command}");
+        }
+    }
+
+    private static int Fail(CniException error, byte[] stdin, CniVersion version, PluginLog? log)
+    {
+        if (version == CniVersion.Latest)
+        {
+            // The config may not have parsed; still answer in the caller's version if it named one we speak.
+            try { version = NetworkConfigParser.ParseVersionOnly(stdin); } catch (CniException) { }
+        }
+        log?.Write($"error {error.Code}: {error.Message}");
+        Write(error.ToJson(version));
+        return 1;
+    }
+
+    private static byte[] ReadStdin()
+    {
+        using var stdin = Console.OpenStandardInput();
+        using var buffer = new MemoryStream();
+        stdin.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    private static void Write(JsonObject json)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+            json.WriteTo(writer);
+        stdout.WriteByte((byte)'\n');
+    }
+}

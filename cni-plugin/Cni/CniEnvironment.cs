@@ -1,0 +1,67 @@
+using System.Collections;
+
+namespace CniEgress.CniPlugin.Cni;
+
+/// <summary>The CNI_* variables, validated per verb as SPEC.md "Parameters" requires.</summary>
+public sealed record CniEnvironment(
+    CniCommand Command,
+    string ContainerId,
+    string NetnsPath,
+    string IfName,
+    CniArgs Args,
+    IReadOnlyList<string> PluginPaths)
+{
+    public static CniEnvironment FromProcess() => From(Environment.GetEnvironmentVariables());
+
+    public static CniEnvironment From(IDictionary variables)
+    {
+        string Get(string name) => variables[name] as string ?? "";
+
+        var command = ParseCommand(Get("CNI_COMMAND"));
+        bool needsAttachment = command is CniCommand.Add or CniCommand.Del or CniCommand.Check;
+        string containerId = Get("CNI_CONTAINERID");
+        string netns = Get("CNI_NETNS");
+        string ifName = Get("CNI_IFNAME");
+        if (needsAttachment)
+        {
+            ValidateContainerId(containerId);
+            ValidateIfName(ifName);
+            // DEL may come without a netns (the runtime already lost it); ADD and CHECK need one.
+            if (command != CniCommand.Del && netns.Length == 0)
+                throw Invalid("CNI_NETNS is required for " + command.ToString().ToUpperInvariant());
+        }
+        string[] paths = Get("CNI_PATH").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        return new CniEnvironment(command, containerId, netns, ifName, CniArgs.Parse(Get("CNI_ARGS")), paths);
+    }
+
+    private static CniCommand ParseCommand(string value) => value switch
+    {
+        "ADD" => CniCommand.Add,
+        "DEL" => CniCommand.Del,
+        "CHECK" => CniCommand.Check,
+        "STATUS" => CniCommand.Status,
+        "GC" => CniCommand.Gc,
+        "VERSION" => CniCommand.Version,
+        "" => throw Invalid("CNI_COMMAND is not set (expected ADD, DEL, CHECK, STATUS, GC or VERSION)"),
+        _ => throw Invalid($"CNI_COMMAND '{value}' is not one of ADD, DEL, CHECK, STATUS, GC, VERSION"),
+    };
+
+    /// <summary>SPEC.md: alphanumeric first, then alphanumerics, '_', '.', '-'.</summary>
+    public static void ValidateContainerId(string id)
+    {
+        if (id.Length == 0) throw Invalid("CNI_CONTAINERID is required");
+        if (!char.IsAsciiLetterOrDigit(id[0]) || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
+            throw Invalid($"CNI_CONTAINERID '{id}' must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
+    }
+
+    /// <summary>SPEC.md: at most 15 bytes (IFNAMSIZ-1), not "." or "..", no '/', ':' or whitespace.</summary>
+    public static void ValidateIfName(string name)
+    {
+        if (name.Length == 0) throw Invalid("CNI_IFNAME is required");
+        if (name.Length > 15) throw Invalid($"CNI_IFNAME '{name}' is longer than 15 characters");
+        if (name is "." or ".." || name.Any(c => c is '/' or ':' || char.IsWhiteSpace(c) || c > 0x7e || c < 0x21))
+            throw Invalid($"CNI_IFNAME '{name}' is not a valid interface name");
+    }
+
+    private static CniException Invalid(string message) => new(CniErrorCode.InvalidEnvironment, message);
+}

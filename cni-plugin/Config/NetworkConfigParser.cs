@@ -1,0 +1,149 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CniEgress.CniPlugin.Cni;
+using CniEgress.Net;
+
+namespace CniEgress.CniPlugin.Config;
+
+/// <summary>Turns stdin bytes into a <see cref="NetworkConfig"/>, or a CniException whose code
+/// follows SPEC.md: 6 for undecodable input, 1 for an unsupported version, 7 for a bad key.</summary>
+public static class NetworkConfigParser
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    public static NetworkConfig Parse(ReadOnlySpan<byte> stdin)
+    {
+        JsonObject raw = ParseObject(stdin);
+        CniVersion version = ReadVersion(raw);
+        string name = RequiredString(raw, "name");
+        if (!IsValidNetworkName(name))
+            throw Invalid($"name '{name}' must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
+        string type = RequiredString(raw, "type");
+        JsonObject ipam = raw["ipam"] as JsonObject ?? throw Invalid(raw["ipam"] is null ? "ipam is required (e.g. {\"type\": \"cni-egress\", \"ranges\": [[{\"subnet\": \"10.244.1.0/24\"}]]})" : "ipam must be an object");
+        string ipamType = RequiredString(ipam, "type", "ipam.type");
+        if (ipamType.Contains('/', StringComparison.Ordinal) || ipamType is "." or "..")
+            throw Invalid($"ipam.type '{ipamType}' must be a plugin name, not a path");
+
+        return new NetworkConfig(
+            raw, version, name, type,
+            ReadMtu(raw),
+            OptionalBool(raw, "ipMasq") ?? false,
+            ReadCidrs(raw, "clusterCIDRs"),
+            OptionalString(raw, "stateDir") ?? NetworkConfig.DefaultStateDir,
+            OptionalString(raw, "logFile"),
+            ipamType, ipam,
+            raw["prevResult"] switch
+            {
+                null => null,
+                JsonObject prev => CniResultJson.Parse(prev, "prevResult"),
+                _ => throw Invalid("prevResult must be an object"),
+            },
+            ReadValidAttachments(raw));
+    }
+
+    /// <summary>VERSION only needs the version the caller speaks; everything else may be absent.</summary>
+    public static CniVersion ParseVersionOnly(ReadOnlySpan<byte> stdin) =>
+        stdin.Trim((byte)' ').Length == 0 ? CniVersion.Latest : ReadVersion(ParseObject(stdin));
+
+    private static JsonObject ParseObject(ReadOnlySpan<byte> stdin)
+    {
+        // JsonNode decodes strings lazily; invalid UTF-8 would surface later, far from here.
+        if (!System.Text.Unicode.Utf8.IsValid(stdin))
+            throw new CniException(CniErrorCode.DecodeFailure, "network config on stdin is not valid UTF-8");
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(stdin, documentOptions: DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new CniException(CniErrorCode.DecodeFailure, $"network config on stdin is not valid JSON: {e.Message}");
+        }
+        catch (ArgumentException e)
+        {
+            throw new CniException(CniErrorCode.DecodeFailure, $"network config on stdin is not valid UTF-8 JSON: {e.Message}");
+        }
+        return node as JsonObject ?? throw new CniException(CniErrorCode.DecodeFailure, "network config on stdin must be a JSON object");
+    }
+
+    private static CniVersion ReadVersion(JsonObject raw)
+    {
+        string supported = string.Join(", ", CniVersion.Supported);
+        string? text = OptionalString(raw, "cniVersion");
+        if (text == null)
+        {
+            // A conflist may name several versions (1.1.0 "cniVersions"); speak the newest we share.
+            if (raw["cniVersions"] is JsonArray versions)
+            {
+                var shared = versions.Select(v => v is JsonValue jv && jv.TryGetValue(out string? s) && CniVersion.TryParse(s, out var cv) ? cv : default)
+                    .Where(v => v.IsSupported).ToList();
+                if (shared.Count > 0) return shared.Max();
+                throw new CniException(CniErrorCode.IncompatibleVersion, $"none of cniVersions is supported (supported: {supported})");
+            }
+            throw Invalid("cniVersion is required");
+        }
+        if (!CniVersion.TryParse(text, out var version) || !version.IsSupported)
+            throw new CniException(CniErrorCode.IncompatibleVersion, $"cniVersion '{text}' is not supported", $"supported versions: {supported}");
+        return version;
+    }
+
+    private static int? ReadMtu(JsonObject raw)
+    {
+        if (raw["mtu"] is null) return null;
+        if (raw["mtu"] is JsonValue v && v.TryGetValue(out int mtu) && mtu is >= 68 and <= 65535) return mtu;
+        throw Invalid($"mtu {raw["mtu"]?.ToJsonString()} must be an integer from 68 to 65535");
+    }
+
+    private static IReadOnlyList<IPNetwork> ReadCidrs(JsonObject raw, string key)
+    {
+        if (raw[key] is null) return [];
+        if (raw[key] is not JsonArray array) throw Invalid($"{key} must be an array of CIDRs");
+        var result = new List<IPNetwork>();
+        for (int i = 0; i < array.Count; i++)
+        {
+            string? text = array[i] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+            if (!Cidr.TryParseStrict(text, out var network))
+                throw Invalid($"{key}[{i}] {array[i]?.ToJsonString() ?? "null"} is not a CIDR with its host bits zero (like 10.244.0.0/16)");
+            result.Add(network);
+        }
+        return result;
+    }
+
+    private static IReadOnlyList<AttachmentKey>? ReadValidAttachments(JsonObject raw)
+    {
+        const string Key = "cni.dev/valid-attachments";
+        if (raw[Key] is null) return null;
+        if (raw[Key] is not JsonArray array) throw Invalid($"{Key} must be an array");
+        var result = new List<AttachmentKey>();
+        for (int i = 0; i < array.Count; i++)
+        {
+            var item = array[i] as JsonObject ?? throw Invalid($"{Key}[{i}] must be an object");
+            result.Add(new AttachmentKey(RequiredString(item, "containerID", $"{Key}[{i}].containerID"), RequiredString(item, "ifname", $"{Key}[{i}].ifname")));
+        }
+        return result;
+    }
+
+    internal static bool IsValidNetworkName(string name) =>
+        name.Length > 0 && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
+
+    private static string RequiredString(JsonObject json, string key, string? path = null) =>
+        OptionalString(json, key, path) is { Length: > 0 } s ? s : throw Invalid($"{path ?? key} is required");
+
+    private static string? OptionalString(JsonObject json, string key, string? path = null) => json[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? s) => s,
+        _ => throw Invalid($"{path ?? key} must be a string"),
+    };
+
+    private static bool? OptionalBool(JsonObject json, string key) => json[key] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out bool b) => b,
+        _ => throw Invalid($"{key} must be true or false"),
+    };
+
+    private static CniException Invalid(string message) => new(CniErrorCode.InvalidNetworkConfig, message);
+
+}

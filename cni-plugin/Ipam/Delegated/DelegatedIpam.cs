@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CniEgress.CniPlugin.Cni;
+using CniEgress.CniPlugin.Config;
+using CniEgress.Processes;
+using CniEgress.State;
+
+namespace CniEgress.CniPlugin.Ipam.Delegated;
+
+/// <summary>IPAM by exec'ing ipam.type from CNI_PATH with our own config on stdin.</summary>
+public sealed class DelegatedIpam(NetworkConfig config, CniEnvironment env, byte[] stdin, PluginExecutor executor) : IIpam
+{
+    public CniResult Add()
+    {
+        var outcome = Invoke("ADD", env.ContainerId, env.IfName, env.NetnsPath);
+        JsonObject json;
+        try
+        {
+            json = JsonNode.Parse(outcome.Stdout) as JsonObject ?? throw new JsonException("not an object");
+        }
+        catch (JsonException e)
+        {
+            throw new CniException(CniErrorCode.IpamPluginFailed, $"IPAM plugin '{config.IpamType}' returned a result that is not JSON: {e.Message}");
+        }
+        var result = CniResultJson.Parse(json, $"result of IPAM plugin '{config.IpamType}'");
+        if (result.Ips.Count == 0)
+            throw new CniException(CniErrorCode.IpamPluginFailed, $"IPAM plugin '{config.IpamType}' returned no IP addresses");
+        return result;
+    }
+
+    public void Del() => Invoke("DEL", env.ContainerId, env.IfName, env.NetnsPath);
+
+    public void CollectGarbage(IReadOnlySet<AttachmentKey> valid, IReadOnlyList<AttachmentRecord> stale)
+    {
+        // A delegate cannot list its allocations, so GC releases what our records say it owns.
+        foreach (var record in stale) Invoke("DEL", record.ContainerId, record.IfName, "");
+    }
+
+    public void CheckAvailable() => executor.Find(config.IpamType);
+
+    private ProcessRunner.Outcome Invoke(string command, string containerId, string ifName, string netns)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["CNI_COMMAND"] = command,
+            ["CNI_CONTAINERID"] = containerId,
+            ["CNI_IFNAME"] = ifName,
+            ["CNI_NETNS"] = netns,
+            ["CNI_PATH"] = string.Join(':', env.PluginPaths),
+        };
+        var outcome = executor.Run(config.IpamType, environment, stdin);
+        if (outcome.ExitCode == 0) return outcome;
+        throw AsCniError(outcome);
+    }
+
+    /// <summary>A delegate's own CNI error travels up unchanged (code and msg), as libcni would show it.</summary>
+    private CniException AsCniError(ProcessRunner.Outcome outcome)
+    {
+        try
+        {
+            if (JsonNode.Parse(outcome.Stdout) is JsonObject error && error["code"] is JsonValue code && code.TryGetValue(out int c))
+                return new CniException(c, $"IPAM plugin '{config.IpamType}': {error["msg"]?.GetValue<string>()}", error["details"]?.GetValue<string>());
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+        }
+        string detail = (outcome.Stderr.Length > 0 ? outcome.Stderr : outcome.Stdout).Trim();
+        return new CniException(CniErrorCode.IpamPluginFailed, $"IPAM plugin '{config.IpamType}' exited with {outcome.ExitCode}: {detail}");
+    }
+}

@@ -1,0 +1,31 @@
+using CniEgress.CniPlugin.Wiring;
+using CniEgress.Net;
+using CniEgress.Netlink.Nftables;
+using CniEgress.Netlink.Route;
+
+namespace CniEgress.CniPlugin.Verbs;
+
+/// <summary>DEL is best effort and idempotent (SPEC.md "DEL"): it succeeds with the netns gone
+/// or CNI_NETNS empty, without prevResult, twice, or after an ADD that never ran. It never needs
+/// the pod's namespace: deleting the host end removes the pair, its routes and neighbours.</summary>
+public static class DelCommand
+{
+    public static void Execute(CniContext context)
+    {
+        var (env, config) = (context.Env, context.Config);
+        var record = context.Store.Read(env.ContainerId, env.IfName);
+        using (var host = RouteNetlinkClient.Open())
+            PodWiring.Disconnect(host, HostInterfaceName.For(env.ContainerId, env.IfName));
+
+        if (config.IpMasq)
+        {
+            var addresses = record?.Addresses.Select(InterfaceAddress.Parse)
+                ?? config.PrevResult?.Ips.Select(ip => InterfaceAddress.Host(ip.Address.Address))
+                ?? [];
+            using var nft = NftablesNetlinkClient.Open();
+            new Masquerade(config.StateDir, nft).Remove(addresses.ToList());
+        }
+        context.Ipam().Del();
+        context.Store.Delete(env.ContainerId, env.IfName);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using CniEgress.CniPlugin.Cni;
+using CniEgress.Net;
+using CniEgress.Netlink;
+using CniEgress.Netlink.Route;
+using CniEgress.Netns;
+
+namespace CniEgress.CniPlugin.Wiring;
+
+/// <summary>The routed veth topology (no bridge). Pod: its /32 and /128, default routes via the
+/// link-local gateways with permanent neighbour entries. Host: one /32 (/128) route per pod
+/// address through the veth, plus a permanent neighbour entry, so no ARP/NDP and no DAD stands
+/// between ADD returning and the pod's first packet.</summary>
+public sealed class PodWiring(RouteNetlinkClient host, RouteNetlinkClient pod, NetworkNamespace podNamespace)
+{
+    public int Connect(PodAttachment attachment)
+    {
+        if (pod.FindLink(attachment.PodIfName) != null)
+            throw new CniException(CniErrorCode.InterfaceExists, $"interface '{attachment.PodIfName}' already exists in {podNamespace.Path}");
+
+        int hostIndex = host.CreateVeth(attachment.HostName, attachment.PodIfName, podNamespace, attachment.Mtu, LinkAddresses.HostMac, attachment.PodMac);
+        ConfigureHostSide(hostIndex, attachment);
+        ConfigurePodSide(attachment);
+        return hostIndex;
+    }
+
+    private void ConfigureHostSide(int hostIndex, PodAttachment attachment)
+    {
+        bool ipv4 = attachment.Addresses.Any(a => !a.IsIPv6);
+        bool ipv6 = attachment.Addresses.Any(a => a.IsIPv6);
+        if (ipv4) HostSysctl.Write($"net/ipv4/conf/{attachment.HostName}/proxy_arp", "1");
+        host.SetLinkUp(hostIndex);
+        if (ipv6) host.AddAddress(hostIndex, new InterfaceAddress(LinkAddresses.GatewayV6, 64), noDad: true);
+        foreach (var address in attachment.Addresses)
+        {
+            host.AddPermanentNeighbour(hostIndex, address.Address, attachment.PodMac);
+            host.ReplaceRoute(new RouteSpec(InterfaceAddress.Host(address.Address).Network, hostIndex, Scope: RouteScope.Link));
+        }
+        HostSysctl.EnsureForwarding(ipv4, ipv6);
+    }
+
+    private void ConfigurePodSide(PodAttachment attachment)
+    {
+        var link = pod.FindLink(attachment.PodIfName)
+            ?? throw new CniException(CniErrorCode.KernelFailure, $"veth peer '{attachment.PodIfName}' did not appear in {podNamespace.Path}");
+        foreach (var address in attachment.Addresses)
+            pod.AddAddress(link.Index, address, noDad: true);
+        pod.SetLinkUp(link.Index);
+        foreach (var gateway in Gateways(attachment.Addresses))
+        {
+            pod.AddPermanentNeighbour(link.Index, gateway, LinkAddresses.HostMac);
+            pod.ReplaceRoute(new RouteSpec(DefaultRoute(gateway), link.Index, gateway, OnLink: true));
+        }
+    }
+
+    /// <summary>Deleting the host end removes the pair, the host routes and neighbours with it.
+    /// Returns false when there was nothing to delete.</summary>
+    public static bool Disconnect(RouteNetlinkClient host, string hostName)
+    {
+        if (host.FindLink(hostName) is not { } link) return false;
+        try
+        {
+            host.DeleteLink(link.Index);
+        }
+        catch (NetlinkNotFoundException)
+        {
+            return false; // a concurrent DEL won the race; the outcome is the same
+        }
+        return true;
+    }
+
+    public static IEnumerable<IPAddress> Gateways(IEnumerable<InterfaceAddress> addresses) =>
+        addresses.Select(a => LinkAddresses.GatewayFor(a.Address)).Distinct();
+
+    public static IPNetwork DefaultRoute(IPAddress gateway) =>
+        gateway.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? new IPNetwork(IPAddress.IPv6Any, 0) : new IPNetwork(IPAddress.Any, 0);
+}
