@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using CniEgress.Processes;
+
+namespace CniEgress.Benchmarks;
+
+public static class PluginLatencyBenchmark
+{
+    private sealed record Scenario(string Label, string Type, string IpamType, bool DualStack);
+
+    private static readonly string Repo = FindRepo();
+    private static readonly string PluginDirs = Path.Combine(Repo, "dist") + ":/usr/lib/cni";
+
+    public static int Run(int runs)
+    {
+        var scenarios = new[]
+        {
+            new Scenario("cni-egress, built-in IPAM, IPv4", "cni-egress", "cni-egress", false),
+            new Scenario("cni-egress, built-in IPAM, dual-stack", "cni-egress", "cni-egress", true),
+            new Scenario("cni-egress + host-local, IPv4", "cni-egress", "host-local", false),
+            new Scenario("cni-egress + host-local, dual-stack", "cni-egress", "host-local", true),
+            new Scenario("ptp + host-local, IPv4 (reference)", "ptp", "host-local", false),
+            new Scenario("ptp + host-local, dual-stack (reference)", "ptp", "host-local", true),
+        };
+        Console.WriteLine($"# CNI ADD/DEL latency, {runs} runs each, fresh netns per run, {Environment.ProcessorCount} cores");
+        Console.WriteLine();
+        Console.WriteLine("| scenario | ADD p10 | ADD median | ADD p90 | DEL p10 | DEL median | DEL p90 |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        var medians = new Dictionary<string, (double Add, double Del)>();
+        int index = 0;
+        foreach (var scenario in scenarios)
+        {
+            var (add, del) = Measure(scenario, runs, index++);
+            medians[scenario.Label] = (Percentile(add, 50), Percentile(del, 50));
+            Console.WriteLine($"| {scenario.Label} | {F(Percentile(add, 10))} | {F(Percentile(add, 50))} | {F(Percentile(add, 90))} | {F(Percentile(del, 10))} | {F(Percentile(del, 50))} | {F(Percentile(del, 90))} |");
+            if (index == 2) Console.WriteLine($"| (peak RSS of any cni-egress run so far: {ChildPeakRss.Megabytes():0.0} MB) | | | | | | |");
+        }
+        var kernelDelete = KernelVethDelete.Measure(runs);
+        Console.WriteLine($"| kernel veth deletion alone (netlink, in process) | {F(Percentile(kernelDelete, 10))} | | | | {F(Percentile(kernelDelete, 50))} | {F(Percentile(kernelDelete, 90))} |");
+        Console.WriteLine();
+        double ptp = medians["ptp + host-local, IPv4 (reference)"].Add;
+        double ours = medians["cni-egress, built-in IPAM, IPv4"].Add;
+        Console.WriteLine($"ADD median ratio cni-egress(built-in)/ptp+host-local: {ours / ptp:0.000} (target <= 0.25)");
+        Console.WriteLine($"dual-stack ADD median: {F(medians["cni-egress, built-in IPAM, dual-stack"].Add)} (target <= 4 ms)");
+        Console.WriteLine($"DEL median minus kernel veth deletion: {F(medians["cni-egress, built-in IPAM, IPv4"].Del - Percentile(kernelDelete, 50))} (target <= 2 ms)");
+        return 0;
+    }
+
+    private static (List<double> Add, List<double> Del) Measure(Scenario scenario, int runs, int index)
+    {
+        string name = $"bench{index}";
+        string stateDir = $"/run/cni-egress-bench/{name}";
+        var ranges = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = $"10.{200 + index}.0.0/16" }));
+        if (scenario.DualStack) ranges.Add(new JsonArray(new JsonObject { ["subnet"] = $"fd00:{200 + index}::/64" }));
+        var ipam = new JsonObject { ["type"] = scenario.IpamType, ["ranges"] = ranges };
+        if (scenario.IpamType == "host-local") ipam["dataDir"] = stateDir + "/host-local";
+        var config = new JsonObject { ["cniVersion"] = "1.0.0", ["name"] = name, ["type"] = scenario.Type, ["ipam"] = ipam };
+        if (scenario.Type == "cni-egress") config["stateDir"] = stateDir;
+        byte[] stdin = Encoding.UTF8.GetBytes(config.ToJsonString());
+
+        var add = new List<double>();
+        var del = new List<double>();
+        for (int i = -2; i < runs; i++) // two warm-up runs fill caches
+        {
+            string pod = $"{name}p{i + 2}";
+            Ok("ip", "netns", "add", pod);
+            string id = $"{name}c{i + 2}";
+            add.Add(Time(() => Invoke(scenario.Type, "ADD", stdin, id, "/run/netns/" + pod)));
+            del.Add(Time(() => Invoke(scenario.Type, "DEL", stdin, id, "/run/netns/" + pod)));
+            Ok("ip", "netns", "del", pod);
+            if (i < 0) { add.RemoveAt(add.Count - 1); del.RemoveAt(del.Count - 1); }
+        }
+        return (add, del);
+    }
+
+    private static void Invoke(string type, string command, byte[] stdin, string id, string netns)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["CNI_COMMAND"] = command, ["CNI_CONTAINERID"] = id, ["CNI_NETNS"] = netns,
+            ["CNI_IFNAME"] = "eth0", ["CNI_PATH"] = PluginDirs,
+        };
+        string binary = PluginDirs.Split(':').Select(d => Path.Combine(d, type)).First(File.Exists);
+        var outcome = ProcessRunner.Run(binary, [], stdin, TimeSpan.FromSeconds(30), env);
+        if (outcome.ExitCode != 0) throw new InvalidOperationException($"{type} {command} failed: {outcome.Stdout}{outcome.Stderr}");
+    }
+
+    private static double Time(Action action)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    internal static void Ok(string exe, params string[] args)
+    {
+        var outcome = ProcessRunner.Run(exe, args, [], TimeSpan.FromSeconds(20));
+        if (outcome.ExitCode != 0) throw new InvalidOperationException($"{exe} {string.Join(' ', args)}: {outcome.Stderr}");
+    }
+
+    internal static double Percentile(List<double> values, int percentile)
+    {
+        var sorted = values.Order().ToList();
+        double rank = percentile / 100.0 * (sorted.Count - 1);
+        int low = (int)Math.Floor(rank);
+        int high = Math.Min(low + 1, sorted.Count - 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
+    }
+
+    private static string F(double ms) => ms.ToString("0.00", CultureInfo.InvariantCulture) + " ms";
+
+    private static string FindRepo()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "CniEgress.sln"))) return dir.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+}

@@ -1,0 +1,87 @@
+using CniEgress.Tests.Infrastructure;
+using Xunit;
+
+namespace CniEgress.Tests.Plugin;
+
+/// <summary>Every malformed input gets spec error JSON on stdout, a non-zero exit, no stack
+/// trace, and leaves no link, address or record behind.</summary>
+public class MalformedInputTests
+{
+    private static void AssertError(CniPluginProcess.Response response, int code, string? mentions = null)
+    {
+        Assert.NotEqual(0, response.ExitCode);
+        var json = response.Json;
+        Assert.Equal(code, (int)json["code"]!);
+        Assert.False(string.IsNullOrWhiteSpace((string?)json["msg"]));
+        Assert.NotNull(json["cniVersion"]);
+        Assert.DoesNotContain("   at ", response.Stdout + response.Stderr, StringComparison.Ordinal);
+        if (mentions != null) Assert.Contains(mentions, (string)json["msg"]!, StringComparison.Ordinal);
+    }
+
+    private static void AssertNothingLeft(TestNetwork network)
+    {
+        Assert.Empty(network.StateFiles());
+        Assert.DoesNotContain(HostLinks.OurVeths(), l => l == CniEgress.CniPlugin.Wiring.HostInterfaceName.For("bad", "eth0"));
+    }
+
+    [KernelTheory]
+    [InlineData("not json", 6, null)]
+    [InlineData("{\"cniVersion\":\"1.0.0\",\"type\":\"cni-egress\",\"ipam\":{\"type\":\"cni-egress\"}}", 7, "name")]
+    [InlineData("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"cni-egress\"}}", 7, "type")]
+    [InlineData("{\"name\":\"n\",\"type\":\"cni-egress\",\"ipam\":{\"type\":\"cni-egress\"}}", 7, "cniVersion")]
+    [InlineData("{\"cniVersion\":\"0.1.0\",\"name\":\"n\",\"type\":\"cni-egress\",\"ipam\":{\"type\":\"cni-egress\"}}", 1, "0.1.0")]
+    public void Bad_configs(string config, int code, string? mentions)
+    {
+        using var pod = new PodNamespace();
+        AssertError(CniPluginProcess.Invoke("ADD", config, "bad", pod.Path), code, mentions);
+    }
+
+    [KernelTheory]
+    [InlineData("[[{\"subnet\": \"10.9.0.0/33\"}]]", "subnet")]
+    [InlineData("[[{\"subnet\": \"10.9.0.0/24\"}], [{\"subnet\": \"10.9.0.128/25\"}]]", "overlap")]
+    [InlineData("[[{\"subnet\": \"10.9.0.0/24\", \"rangeStart\": \"10.9.1.5\"}]]", "rangeStart")]
+    public void Bad_or_overlapping_subnets_are_code_7(string ranges, string mentions)
+    {
+        var network = new TestNetwork();
+        using var pod = new PodNamespace();
+        string config = network.With(j => j["ipam"]!["ranges"] = System.Text.Json.Nodes.JsonNode.Parse(ranges));
+        AssertError(CniPluginProcess.Invoke("ADD", config, "bad", pod.Path), 7, mentions);
+        AssertNothingLeft(network);
+    }
+
+    [KernelFact]
+    public void Bad_environment()
+    {
+        var network = new TestNetwork();
+        using var pod = new PodNamespace();
+        AssertError(CniPluginProcess.Invoke("", network.Config, "bad", pod.Path), 4, "CNI_COMMAND");
+        AssertError(CniPluginProcess.Invoke("ADD", network.Config, "", pod.Path), 4, "CNI_CONTAINERID");
+        AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", ""), 4, "CNI_NETNS");
+        AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", pod.Path, ifname: ""), 4, "CNI_IFNAME");
+        AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", pod.Path, ifname: "averyveryverylongname"), 4, "CNI_IFNAME");
+        AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", "/run/netns/does-not-exist"), 3, "does-not-exist");
+        string notNetns = Path.Combine(network.StateDir + "-file");
+        File.WriteAllText(notNetns, "");
+        AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", notNetns), 4, "not a network namespace");
+        AssertNothingLeft(network);
+    }
+
+    [KernelFact]
+    public void Interface_already_present_in_the_pod_is_refused_and_releases_the_address()
+    {
+        var network = new TestNetwork();
+        using var pod = new PodNamespace();
+        Shell.Ok("ip", "-n", pod.Name, "link", "add", "eth0", "type", "veth", "peer", "name", "other0");
+        AssertError(network.Add(pod, "bad"), 102, "eth0");
+        AssertNothingLeft(network);
+    }
+
+    [KernelFact]
+    public void Missing_ipam_plugin_is_reported_and_leaves_nothing()
+    {
+        var network = new TestNetwork(ipamType: "no-such-ipam");
+        using var pod = new PodNamespace();
+        AssertError(network.Add(pod, "bad"), 4, "no-such-ipam");
+        AssertNothingLeft(network);
+    }
+}
