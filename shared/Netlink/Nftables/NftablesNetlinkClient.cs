@@ -1,0 +1,125 @@
+namespace CniEgress.Netlink.Nftables;
+
+/// <summary>nf_tables over nfnetlink for the namespace its socket was opened in: the dynamic
+/// parts of a ruleset (set elements) change here without running `nft`. Safe to share between
+/// threads (calls are serialized).</summary>
+public sealed class NftablesNetlinkClient : IDisposable
+{
+    private readonly NetlinkSocket _socket;
+    private readonly NetlinkMessageWriter _writer = new();
+    private readonly Lock _gate = new();
+
+    private NftablesNetlinkClient(NetlinkSocket socket) => _socket = socket;
+
+    /// <summary>A client for the calling thread's current network namespace.</summary>
+    public static NftablesNetlinkClient Open() => new(NetlinkSocket.Open(NetlinkProtocol.Netfilter));
+
+    public bool TableExists(NftFamily family, string table)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        return Exists($"get table {Describe(family)} {table}",
+            (writer, sequence) => NftablesMessages.GetTable(writer, sequence, family, table));
+    }
+
+    public bool SetExists(NftFamily family, string table, string set)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        ArgumentException.ThrowIfNullOrEmpty(set);
+        return Exists($"get set {Describe(family)} {table} {set}",
+            (writer, sequence) => NftablesMessages.GetSet(writer, sequence, family, table, set));
+    }
+
+    /// <summary>Adds elements (raw keys: 4 bytes for ipv4_addr, 16 for ipv6_addr) in one
+    /// transaction; elements already present are fine.</summary>
+    /// <exception cref="NetlinkNotFoundException">the table or set does not exist.</exception>
+    public void AddSetElements(NftFamily family, string table, string set, IReadOnlyList<byte[]> keys)
+    {
+        if (!ValidateElements(table, set, keys)) return;
+        ApplyBatch($"add {keys.Count} element(s) to set {Describe(family)} {table} {set}", add: true, family, table, set, keys);
+    }
+
+    /// <summary>Deletes elements in one transaction; elements already absent are fine.</summary>
+    /// <exception cref="NetlinkNotFoundException">the table or set does not exist.</exception>
+    public void DeleteSetElements(NftFamily family, string table, string set, IReadOnlyList<byte[]> keys)
+    {
+        if (!ValidateElements(table, set, keys)) return;
+        string operation = $"delete {keys.Count} element(s) from set {Describe(family)} {table} {set}";
+        try
+        {
+            ApplyBatch(operation, add: false, family, table, set, keys);
+        }
+        catch (NetlinkNotFoundException)
+        {
+            // ENOENT aborts the whole transaction, and names neither the culprit nor whether it
+            // was the set or an element. NFT_MSG_DESTROYSETELEM (6.3+) would skip missing
+            // elements but older kernels reject it, so: a missing set is a real error; otherwise
+            // delete one element per transaction and let the absent ones be.
+            if (!SetExists(family, table, set)) throw;
+            foreach (byte[] key in keys)
+            {
+                try
+                {
+                    ApplyBatch(operation, add: false, family, table, set, [key]);
+                }
+                catch (NetlinkNotFoundException)
+                {
+                }
+            }
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    private void ApplyBatch(string operation, bool add, NftFamily family, string table, string set, IReadOnlyList<byte[]> keys)
+    {
+        lock (_gate)
+        {
+            _writer.Clear();
+            uint first = _socket.NextSequences(3);
+            NftablesMessages.SetElementsBatch(_writer, first, add, family, table, set, keys);
+            // Only the element message (first + 1) asks for an ack, which comes after the commit;
+            // an error for any of the three (e.g. EPERM on BATCH_BEGIN) ends the wait too.
+            _socket.ExecuteBatch(operation, _writer.WrittenSpan, first, first + 2, ackSequence: first + 1);
+        }
+    }
+
+    private bool Exists(string operation, Action<NetlinkMessageWriter, uint> build)
+    {
+        lock (_gate)
+        {
+            _writer.Clear();
+            uint sequence = _socket.NextSequence();
+            build(_writer, sequence);
+            try
+            {
+                _socket.Execute(operation, _writer.WrittenSpan, sequence);
+                return true;
+            }
+            catch (NetlinkNotFoundException)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool ValidateElements(string table, string set, IReadOnlyList<byte[]> keys)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        ArgumentException.ThrowIfNullOrEmpty(set);
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (byte[] key in keys)
+        {
+            if (key is null || key.Length == 0 || key.Length > NftablesMessages.NFT_DATA_VALUE_MAXLEN)
+                throw new ArgumentException($"set element keys must be 1..{NftablesMessages.NFT_DATA_VALUE_MAXLEN} bytes", nameof(keys));
+        }
+        return keys.Count > 0;
+    }
+
+    private static string Describe(NftFamily family) => family switch
+    {
+        NftFamily.Inet => "inet",
+        NftFamily.IPv4 => "ip",
+        NftFamily.IPv6 => "ip6",
+        _ => $"family {(byte)family}",
+    };
+}

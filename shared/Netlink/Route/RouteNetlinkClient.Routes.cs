@@ -1,0 +1,62 @@
+using System.Net.Sockets;
+using static CniEgress.Netlink.Route.Rtnl;
+
+namespace CniEgress.Netlink.Route;
+
+public sealed partial class RouteNetlinkClient
+{
+    /// <exception cref="NetlinkAlreadyExistsException">the same route is already in the table.</exception>
+    public void AddRoute(RouteSpec route) =>
+        Execute($"add route {Describe(route)}", (writer, sequence) =>
+            RouteMessages.NewRoute(writer, sequence, route, NetlinkMessageFlags.Create | NetlinkMessageFlags.Exclusive));
+
+    /// <summary>Adds the route or replaces the one with the same destination (and metric) in the table.</summary>
+    public void ReplaceRoute(RouteSpec route) =>
+        Execute($"replace route {Describe(route)}", (writer, sequence) =>
+            RouteMessages.NewRoute(writer, sequence, route, NetlinkMessageFlags.Create | NetlinkMessageFlags.Replace));
+
+    /// <exception cref="NetlinkNotFoundException">no such route (ESRCH).</exception>
+    public void DeleteRoute(RouteSpec route) =>
+        Execute($"delete route {Describe(route)}", (writer, sequence) => RouteMessages.DeleteRoute(writer, sequence, route));
+
+    /// <summary>Unicast routes of one family in one table (default: main).</summary>
+    public IReadOnlyList<RouteSpec> ListRoutes(AddressFamily family, int table = RT_TABLE_MAIN) =>
+        DumpRoutes(family, table).ConvertAll(entry => entry.Spec);
+
+    /// <summary>The link of the main table's default route (the lowest metric if several), or null.</summary>
+    public LinkInfo? DefaultRouteLink(AddressFamily family)
+    {
+        RouteEntry? best = null;
+        foreach (var entry in DumpRoutes(family, RT_TABLE_MAIN))
+        {
+            if (entry.Spec.Destination.PrefixLength == 0 && (best is null || entry.Priority < best.Value.Priority))
+                best = entry;
+        }
+        return best is null ? null : FindLink(best.Value.Spec.OutputInterface);
+    }
+
+    private List<RouteEntry> DumpRoutes(AddressFamily family, int table)
+    {
+        byte af = family switch
+        {
+            AddressFamily.InterNetwork => AF_INET,
+            AddressFamily.InterNetworkV6 => AF_INET6,
+            _ => throw new ArgumentException($"{family} is neither IPv4 nor IPv6", nameof(family)),
+        };
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(table);
+        try
+        {
+            return Dump($"list {family} routes of table {table}",
+                (writer, sequence) => RouteMessages.DumpRoutes(writer, sequence, af, table),
+                (in NetlinkMessage message, out RouteEntry entry) => RouteMessages.TryParseRoute(message, table, out entry));
+        }
+        catch (NetlinkNotFoundException)
+        {
+            // A strict-checking kernel answers ENOENT for a table that has no routes yet.
+            return [];
+        }
+    }
+
+    private static string Describe(RouteSpec route) =>
+        $"{route.Destination}{(route.Gateway is null ? "" : $" via {route.Gateway}")} dev #{route.OutputInterface} table {route.Table}";
+}

@@ -1,0 +1,9 @@
+using System.Net;
+
+namespace CniEgress.Netlink.Route;
+
+/// <summary>A unicast route. <paramref name="OutputInterface"/> 0 lets the kernel pick the
+/// device from the gateway. <paramref name="OnLink"/> (RTNH_F_ONLINK) trusts the gateway to be
+/// reachable on the device even without a covering subnet route — how a /32 pod address
+/// reaches its host-side gateway.</summary>
+public sealed record RouteSpec(IPNetwork Destination, int OutputInterface, IPAddress? Gateway = null, RouteScope Scope = RouteScope.Universe, bool OnLink = false, int Table = 254);
