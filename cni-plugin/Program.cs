@@ -79,7 +79,7 @@ public static class Program
     private static void Write(JsonObject json)
     {
         using var stdout = Console.OpenStandardOutput();
-        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             json.WriteTo(writer);
         stdout.WriteByte((byte)'\n');
     }

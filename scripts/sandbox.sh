@@ -5,7 +5,8 @@
 # also on failure or kill: the machine's own network is never touched.
 set -euo pipefail
 if [ "${CNI_EGRESS_SANDBOX:-}" != "inner" ]; then
-  exec env CNI_EGRESS_SANDBOX=inner unshare --net --mount --propagation private -- "$0" "$@"
+  # Remember the namespace we leave, so tests can prove they are not in it.
+  exec env CNI_EGRESS_SANDBOX=inner CNI_EGRESS_OUTER_NETNS="$(readlink /proc/self/ns/net)" unshare --net --mount --propagation private -- "$0" "$@"
 fi
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/netns /var/lib/cni /etc/cni

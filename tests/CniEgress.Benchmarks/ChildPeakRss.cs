@@ -1,13 +1,15 @@
-using Tmds.Linux;
+using System.Globalization;
+using CniEgress.Processes;
 
 namespace CniEgress.Benchmarks;
 
-/// <summary>getrusage(RUSAGE_CHILDREN).ru_maxrss: the largest resident set of any child waited for.</summary>
+/// <summary>Peak resident set of one plugin invocation, measured by GNU time (%M, in KiB).</summary>
 public static class ChildPeakRss
 {
-    public static unsafe double Megabytes()
+    public static double Megabytes(string binary, byte[] stdin, IReadOnlyDictionary<string, string> env)
     {
-        rusage usage;
-        return LibC.getrusage(LibC.RUSAGE_CHILDREN, &usage) == 0 ? usage.ru_maxrss / 1024.0 : double.NaN;
+        var outcome = ProcessRunner.Run("/usr/bin/time", ["-f", "maxrss=%M", binary], stdin, TimeSpan.FromSeconds(30), env);
+        string line = outcome.Stderr.Split('\n').Last(l => l.StartsWith("maxrss=", StringComparison.Ordinal));
+        return double.Parse(line["maxrss=".Length..], CultureInfo.InvariantCulture) / 1024.0;
     }
 }

@@ -35,7 +35,6 @@ public static class PluginLatencyBenchmark
             var (add, del) = Measure(scenario, runs, index++);
             medians[scenario.Label] = (Percentile(add, 50), Percentile(del, 50));
             Console.WriteLine($"| {scenario.Label} | {F(Percentile(add, 10))} | {F(Percentile(add, 50))} | {F(Percentile(add, 90))} | {F(Percentile(del, 10))} | {F(Percentile(del, 50))} | {F(Percentile(del, 90))} |");
-            if (index == 2) Console.WriteLine($"| (peak RSS of any cni-egress run so far: {ChildPeakRss.Megabytes():0.0} MB) | | | | | | |");
         }
         var kernelDelete = KernelVethDelete.Measure(runs);
         Console.WriteLine($"| kernel veth deletion alone (netlink, in process) | {F(Percentile(kernelDelete, 10))} | | | | {F(Percentile(kernelDelete, 50))} | {F(Percentile(kernelDelete, 90))} |");
@@ -44,6 +43,7 @@ public static class PluginLatencyBenchmark
         double ours = medians["cni-egress, built-in IPAM, IPv4"].Add;
         Console.WriteLine($"ADD median ratio cni-egress(built-in)/ptp+host-local: {ours / ptp:0.000} (target <= 0.25)");
         Console.WriteLine($"dual-stack ADD median: {F(medians["cni-egress, built-in IPAM, dual-stack"].Add)} (target <= 4 ms)");
+        foreach (string line in PeakRss) Console.WriteLine($"peak RSS, {line} (target <= 20 MB)");
         Console.WriteLine($"DEL median minus kernel veth deletion: {F(medians["cni-egress, built-in IPAM, IPv4"].Del - Percentile(kernelDelete, 50))} (target <= 2 ms)");
         return 0;
     }
@@ -60,6 +60,7 @@ public static class PluginLatencyBenchmark
         if (scenario.Type == "cni-egress") config["stateDir"] = stateDir;
         byte[] stdin = Encoding.UTF8.GetBytes(config.ToJsonString());
 
+        if (scenario.Type == "cni-egress") MeasureRss(scenario, stdin, name);
         var add = new List<double>();
         var del = new List<double>();
         for (int i = -2; i < runs; i++) // two warm-up runs fill caches
@@ -75,13 +76,29 @@ public static class PluginLatencyBenchmark
         return (add, del);
     }
 
+    private static void MeasureRss(Scenario scenario, byte[] stdin, string name)
+    {
+        string pod = name + "rss";
+        Ok("ip", "netns", "add", pod);
+        var env = Env("ADD", name + "rss", "/run/netns/" + pod);
+        double add = ChildPeakRss.Megabytes(Path.Combine(Repo, "dist", "cni-egress"), stdin, env);
+        env["CNI_COMMAND"] = "DEL";
+        double del = ChildPeakRss.Megabytes(Path.Combine(Repo, "dist", "cni-egress"), stdin, env);
+        Ok("ip", "netns", "del", pod);
+        PeakRss.Add($"{scenario.Label}: ADD {add:0.0} MB, DEL {del:0.0} MB");
+    }
+
+    private static readonly List<string> PeakRss = [];
+
+    private static Dictionary<string, string> Env(string command, string id, string netns) => new()
+    {
+        ["CNI_COMMAND"] = command, ["CNI_CONTAINERID"] = id, ["CNI_NETNS"] = netns,
+        ["CNI_IFNAME"] = "eth0", ["CNI_PATH"] = PluginDirs,
+    };
+
     private static void Invoke(string type, string command, byte[] stdin, string id, string netns)
     {
-        var env = new Dictionary<string, string>
-        {
-            ["CNI_COMMAND"] = command, ["CNI_CONTAINERID"] = id, ["CNI_NETNS"] = netns,
-            ["CNI_IFNAME"] = "eth0", ["CNI_PATH"] = PluginDirs,
-        };
+        var env = Env(command, id, netns);
         string binary = PluginDirs.Split(':').Select(d => Path.Combine(d, type)).First(File.Exists);
         var outcome = ProcessRunner.Run(binary, [], stdin, TimeSpan.FromSeconds(30), env);
         if (outcome.ExitCode != 0) throw new InvalidOperationException($"{type} {command} failed: {outcome.Stdout}{outcome.Stderr}");

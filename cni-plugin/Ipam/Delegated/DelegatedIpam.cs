@@ -10,6 +10,17 @@ namespace CniEgress.CniPlugin.Ipam.Delegated;
 /// <summary>IPAM by exec'ing ipam.type from CNI_PATH with our own config on stdin.</summary>
 public sealed class DelegatedIpam(NetworkConfig config, CniEnvironment env, byte[] stdin, PluginExecutor executor) : IIpam
 {
+    /// <summary>1.1.0 only added verbs and optional fields; IPAM plugins built before it (Debian's
+    /// host-local speaks up to 1.0.0) refuse a 1.1.0 config, so they get the same config as 1.0.0.</summary>
+    private readonly byte[] delegateStdin = config.Version > CniVersion.V1_0_0 ? AsVersion(config, CniVersion.V1_0_0) : stdin;
+
+    private static byte[] AsVersion(NetworkConfig config, CniVersion version)
+    {
+        var copy = config.Raw.DeepClone().AsObject();
+        copy["cniVersion"] = version.ToString();
+        return System.Text.Encoding.UTF8.GetBytes(copy.ToJsonString());
+    }
+
     public CniResult Add()
     {
         var outcome = Invoke("ADD", env.ContainerId, env.IfName, env.NetnsPath);
@@ -48,7 +59,7 @@ public sealed class DelegatedIpam(NetworkConfig config, CniEnvironment env, byte
             ["CNI_NETNS"] = netns,
             ["CNI_PATH"] = string.Join(':', env.PluginPaths),
         };
-        var outcome = executor.Run(config.IpamType, environment, stdin);
+        var outcome = executor.Run(config.IpamType, environment, delegateStdin);
         if (outcome.ExitCode == 0) return outcome;
         throw AsCniError(outcome);
     }

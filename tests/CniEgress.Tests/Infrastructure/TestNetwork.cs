@@ -14,7 +14,9 @@ public sealed class TestNetwork
     {
         int n = Interlocked.Increment(ref counter) + (Environment.ProcessId % 50) * 100;
         Name = "net" + n.ToString(CultureInfo.InvariantCulture);
-        Subnet4 = $"10.{64 + n / 250}.{n % 250}.0/{prefix4}";
+        // /24 and longer: one /24 per network; shorter: aligned blocks of 10.251.0.0/16.
+        Subnet4 = prefix4 >= 24 ? $"10.{64 + n / 250}.{n % 250}.0/{prefix4}"
+            : $"10.251.{(n % (256 >> (24 - prefix4))) << (24 - prefix4)}.0/{prefix4}";
         Subnet6 = $"fd00:{n:x}::/112";
         StateDir = $"/run/cni-egress-test/{Name}";
         var ranges = new JsonArray();
@@ -64,7 +66,7 @@ public sealed class TestNetwork
 
     public IReadOnlyList<string> StateFiles() =>
         Directory.Exists(StateDir) ? Directory.EnumerateFiles(StateDir, "*", SearchOption.AllDirectories)
-            .Where(f => !f.EndsWith(".lock", StringComparison.Ordinal) && !Path.GetFileName(f).StartsWith("last_reserved", StringComparison.Ordinal)
+            .Where(f => !f.EndsWith("lock", StringComparison.Ordinal) && !Path.GetFileName(f).StartsWith("last_reserved", StringComparison.Ordinal)
                         && !Path.GetFileName(f).StartsWith("nat-", StringComparison.Ordinal))
             .Select(f => Path.GetRelativePath(StateDir, f)).Order().ToList() : [];
 }

@@ -1,0 +1,3 @@
+namespace CniEgress.CniPlugin.Ipam.Builtin;
+
+public sealed class IpamExhaustedException(string message) : Exception(message);
