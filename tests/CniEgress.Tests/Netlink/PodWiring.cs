@@ -59,12 +59,7 @@ internal sealed class PodWiring
         host.SetLinkUp(hostIndex);
         Lap("2 × SetLinkUp");
 
-        pod.AddRoute(new RouteSpec(Host(hostV4), podIndex, Scope: RouteScope.Link));
-        pod.AddRoute(new RouteSpec(new IPNetwork(IPAddress.Any, 0), podIndex, hostV4, OnLink: true));
-        pod.AddRoute(new RouteSpec(Host(hostV6), podIndex));
-        pod.AddRoute(new RouteSpec(new IPNetwork(IPAddress.IPv6Any, 0), podIndex, hostV6));
-        host.AddRoute(new RouteSpec(Host(podV4), hostIndex, Scope: RouteScope.Link));
-        host.AddRoute(new RouteSpec(Host(podV6), hostIndex));
+        AddRoutes(host, pod, hostIndex, podIndex, hostV4, podV4, hostV6, podV6);
         Lap("6 × AddRoute");
         pod.AddPermanentNeighbour(podIndex, hostV4, hostMac);
         host.AddPermanentNeighbour(hostIndex, podV4, podMac);
@@ -76,6 +71,17 @@ internal sealed class PodWiring
             HostV4 = hostV4, PodV4 = podV4, HostV6 = hostV6, PodV6 = podV6,
             HostMac = hostMac, PodMac = podMac, Timings = timings,
         };
+    }
+
+    private static void AddRoutes(RouteNetlinkClient host, RouteNetlinkClient pod, int hostIndex, int podIndex,
+        IPAddress hostV4, IPAddress podV4, IPAddress hostV6, IPAddress podV6)
+    {
+        pod.AddRoute(new RouteSpec(Host(hostV4), podIndex, Scope: RouteScope.Link));
+        pod.AddRoute(new RouteSpec(new IPNetwork(IPAddress.Any, 0), podIndex, hostV4, OnLink: true));
+        pod.AddRoute(new RouteSpec(Host(hostV6), podIndex));
+        pod.AddRoute(new RouteSpec(new IPNetwork(IPAddress.IPv6Any, 0), podIndex, hostV6));
+        host.AddRoute(new RouteSpec(Host(podV4), hostIndex, Scope: RouteScope.Link));
+        host.AddRoute(new RouteSpec(Host(podV6), hostIndex));
     }
 
     public static IPNetwork Host(IPAddress address) => InterfaceAddress.Host(address).Network;
