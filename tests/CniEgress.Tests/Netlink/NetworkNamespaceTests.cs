@@ -11,7 +11,7 @@ public class NetworkNamespaceTests
     public void Open_of_a_missing_path_throws_NotFound()
     {
         var e = Assert.Throws<NetworkNamespaceNotFoundException>(() => NetworkNamespace.Open("/nonexistent-cni-egress/netns/pod1"));
-        Assert.Equal(2, e.ErrorNumber);
+        Assert.Equal(2, e.Errno);
         Assert.Contains("/nonexistent-cni-egress/netns/pod1", e.Message);
     }
 
