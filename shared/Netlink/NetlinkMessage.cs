@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace CniEgress.Netlink;
@@ -28,7 +29,7 @@ public readonly ref struct NetlinkMessage
     /// <summary>Reads the fixed family header at the start of the payload.</summary>
     public T ReadHeader<T>() where T : unmanaged
     {
-        if (Payload.Length < Marshal.SizeOf<T>())
+        if (Payload.Length < Unsafe.SizeOf<T>())
             throw new NetlinkException("parse reply", Interop.Errno.EBADMSG, $"message type {Type} is shorter than its {typeof(T).Name} header");
         return MemoryMarshal.Read<T>(Payload);
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -63,7 +64,7 @@ public sealed class NetlinkMessageWriter
     public void WriteHeader<T>(in T header) where T : unmanaged
     {
         RequireMessage();
-        Span<byte> target = Reserve(Marshal.SizeOf<T>());
+        Span<byte> target = Reserve(Unsafe.SizeOf<T>());
         MemoryMarshal.Write(target, in header);
     }
 

@@ -1,4 +1,3 @@
-using CniEgress.Interop;
 
 namespace CniEgress.Netns;
 
@@ -6,11 +5,11 @@ namespace CniEgress.Netns;
 public class NetworkNamespaceException : Exception
 {
     public NetworkNamespaceException(string path, string operation, int errno, string? reason = null)
-        : base($"{operation} {path}: {reason ?? Errno.Describe(errno)}{(errno != 0 ? $" (errno {errno})" : "")}")
+        : base($"{operation} {path}: {reason ?? Interop.Errno.Describe(errno)}{(errno != 0 ? $" (errno {errno})" : "")}")
     {
         Path = path;
         Operation = operation;
-        ErrorNumber = errno;
+        Errno = errno;
     }
 
     public NetworkNamespaceException() : this("", "netns", 0) { }
@@ -33,5 +32,5 @@ public class NetworkNamespaceException : Exception
     public string Operation { get; }
 
     /// <summary>The positive errno; 0 when the failure was not a failed call.</summary>
-    public int ErrorNumber { get; }
+    public int Errno { get; }
 }

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Text;
+using CniEgress.Net;
+using CniEgress.Netlink;
+using CniEgress.Netlink.Route;
+using CniEgress.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace CniEgress.Tests.Netlink;
+
+/// <summary>rtnetlink against the real kernel, inside scripts/sandbox.sh: the sandbox's own
+/// namespace plays the node, `ip netns add` namespaces play pods.</summary>
+public class RouteNetlinkClientTests(ITestOutputHelper output)
+{
+    [KernelFact]
+    public void A_wired_pod_exchanges_ping_and_udp_with_the_host_over_IPv4_and_IPv6()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("rt");
+        using var host = RouteNetlinkClient.Open();
+        using var inPod = pod.Namespace.OpenRouteClient();
+
+        var wiring = PodWiring.Wire(host, inPod, pod, TestNamespace.UniqueLinkName("veth"));
+
+        foreach (var (from, to) in new[] { (wiring.PodV4, wiring.HostV4), (wiring.PodV6, wiring.HostV6) })
+        {
+            var reply = pod.Namespace.Run(() =>
+            {
+                using var ping = new Ping();
+                return ping.Send(to, 2000);
+            });
+            Assert.Equal(IPStatus.Success, reply.Status);
+            AssertUdpRoundTrip(pod, from, to);
+        }
+    }
+
+    [KernelFact]
+    public void Wiring_reads_back_the_same_through_netlink_and_through_ip()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("rt");
+        using var host = RouteNetlinkClient.Open();
+        using var inPod = pod.Namespace.OpenRouteClient();
+
+        var w = PodWiring.Wire(host, inPod, pod, TestNamespace.UniqueLinkName("veth"));
+
+        var hostLink = host.FindLink(w.HostIndex)!;
+        Assert.Equal(new LinkInfo(w.HostIndex, w.HostName, w.HostMac, 1400, true, "veth", w.PodIndex), hostLink);
+        Assert.Equal(hostLink, host.FindLink(w.HostName));
+        var podLink = inPod.FindLink("eth0")!;
+        Assert.Equal((w.PodIndex, w.PodMac, 1400, "veth", (int?)w.HostIndex), (podLink.Index, podLink.Mac, podLink.Mtu, podLink.Kind, podLink.PeerIndex));
+        var ipLink = Command.Json("ip", "-n", pod.Name, "-j", "link", "show", "dev", "eth0")[0]!;
+        Assert.Equal(1400, (int)ipLink["mtu"]!);
+        Assert.Equal("02:00:00:00:" + w.PodMac.GetAddressBytes()[4].ToString("x2") + ":02", (string)ipLink["address"]!);
+
+        var addresses = inPod.ListAddresses(w.PodIndex);
+        Assert.Contains(InterfaceAddress.Host(w.PodV4), addresses);
+        Assert.Contains(InterfaceAddress.Host(w.PodV6), addresses);
+        var ipAddresses = Command.Json("ip", "-n", pod.Name, "-j", "addr", "show", "dev", "eth0")[0]!["addr_info"]!.AsArray()
+            .Select(a => $"{a!["local"]}/{a["prefixlen"]}").ToHashSet();
+        Assert.Equal(ipAddresses, addresses.Select(a => a.ToString()).ToHashSet());
+
+        var routes = inPod.ListRoutes(AddressFamily.InterNetwork);
+        Assert.Equal(
+            [new RouteSpec(new IPNetwork(IPAddress.Any, 0), w.PodIndex, w.HostV4, RouteScope.Universe, OnLink: true),
+             new RouteSpec(PodWiring.Host(w.HostV4), w.PodIndex, null, RouteScope.Link)],
+            routes.OrderBy(r => r.Destination.PrefixLength));
+        var ipDefault = Command.Json("ip", "-n", pod.Name, "-j", "route", "show", "default")[0]!;
+        Assert.Equal(w.HostV4.ToString(), (string)ipDefault["gateway"]!);
+        Assert.Contains("onlink", ipDefault["flags"]!.AsArray().Select(f => (string)f!));
+        Assert.Contains(new RouteSpec(PodWiring.Host(w.PodV6), w.HostIndex), host.ListRoutes(AddressFamily.InterNetworkV6));
+
+        Assert.Equal("eth0", inPod.DefaultRouteLink(AddressFamily.InterNetwork)?.Name);
+        Assert.Equal("eth0", inPod.DefaultRouteLink(AddressFamily.InterNetworkV6)?.Name);
+        Assert.Null(host.DefaultRouteLink(AddressFamily.InterNetwork));
+
+        var neighbour = Command.Json("ip", "-n", pod.Name, "-j", "neigh", "show", "dev", "eth0", "to", w.HostV4.ToString())[0]!;
+        Assert.Equal(w.HostMac.ToString().ToLowerInvariant(), ((string)neighbour["lladdr"]!).Replace(":", ""));
+        Assert.Contains("PERMANENT", neighbour["state"]!.AsArray().Select(s => (string)s!));
+    }
+
+    [KernelFact]
+    public void DeleteLink_removes_both_ends_and_a_second_delete_is_NotFound()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("rt");
+        using var host = RouteNetlinkClient.Open();
+        using var inPod = pod.Namespace.OpenRouteClient();
+        string name = TestNamespace.UniqueLinkName("veth");
+        int index = host.CreateVeth(name, "eth0", pod.Namespace, 1500);
+        Assert.NotNull(inPod.FindLink("eth0"));
+
+        host.DeleteLink(index);
+
+        Assert.Null(host.FindLink(name));
+        Assert.Null(host.FindLink(index));
+        Assert.Null(inPod.FindLink("eth0"));
+        Assert.NotEqual(0, Command.Execute("ip", "-n", pod.Name, "link", "show", "eth0").Status);
+        var e = Assert.Throws<NetlinkNotFoundException>(() => host.DeleteLink(index));
+        Assert.Equal(19, e.Errno); // ENODEV
+    }
+
+    [KernelFact]
+    public void Duplicates_are_AlreadyExists_and_missing_objects_are_NotFound()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("rt");
+        using var host = RouteNetlinkClient.Open();
+        using var inPod = pod.Namespace.OpenRouteClient();
+        string name = TestNamespace.UniqueLinkName("veth");
+        int index = host.CreateVeth(name, "eth0", pod.Namespace, 1500);
+        int podIndex = inPod.FindLink("eth0")!.Index;
+        var address = InterfaceAddress.Parse("192.0.2.10/32");
+        var route = new RouteSpec(IPNetwork.Parse("192.0.2.0/24"), podIndex, Scope: RouteScope.Link);
+        inPod.SetLinkUp(podIndex);
+        inPod.AddAddress(podIndex, address, noDad: false);
+        inPod.AddRoute(route);
+
+        Assert.Throws<NetlinkAlreadyExistsException>(() => host.CreateVeth(name, "eth1", pod.Namespace, 1500));
+        Assert.Throws<NetlinkAlreadyExistsException>(() => host.CreateVeth(TestNamespace.UniqueLinkName("veth"), "eth0", pod.Namespace, 1500));
+        Assert.Throws<NetlinkAlreadyExistsException>(() => inPod.AddAddress(podIndex, address, noDad: false));
+        Assert.Throws<NetlinkAlreadyExistsException>(() => inPod.AddRoute(route));
+        inPod.ReplaceRoute(route);
+        Assert.Single(inPod.ListRoutes(AddressFamily.InterNetwork), r => r.Destination == route.Destination);
+
+        inPod.DeleteRoute(route);
+        Assert.Empty(inPod.ListRoutes(AddressFamily.InterNetwork));
+        Assert.Throws<NetlinkNotFoundException>(() => inPod.DeleteRoute(route));
+        Assert.Throws<NetlinkNotFoundException>(() => inPod.SetLinkUp(999_999));
+        Assert.Throws<NetlinkNotFoundException>(() => inPod.DeleteLink(999_999));
+        Assert.Throws<NetlinkNotFoundException>(() => inPod.AddAddress(999_999, address, noDad: false));
+        Assert.Throws<NetlinkNotFoundException>(() => inPod.ListAddresses(999_999));
+        Assert.Null(inPod.FindLink("nosuchlink"));
+        Assert.Null(inPod.FindLink(999_999));
+        Assert.Empty(inPod.ListRoutes(AddressFamily.InterNetwork, table: 4242));
+        host.DeleteLink(index);
+    }
+
+    [KernelFact]
+    public void ReplaceRoute_and_AddPermanentNeighbour_overwrite_in_place()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("rt");
+        using var host = RouteNetlinkClient.Open();
+        using var inPod = pod.Namespace.OpenRouteClient();
+        host.CreateVeth(TestNamespace.UniqueLinkName("veth"), "eth0", pod.Namespace, 1500);
+        int eth0 = inPod.FindLink("eth0")!.Index;
+        inPod.SetLinkUp(eth0);
+        var any = new IPNetwork(IPAddress.Any, 0);
+        var gateway = IPAddress.Parse("192.0.2.1");
+
+        inPod.ReplaceRoute(new RouteSpec(any, eth0, gateway, OnLink: true));
+        inPod.ReplaceRoute(new RouteSpec(any, eth0, IPAddress.Parse("192.0.2.2"), OnLink: true));
+        inPod.AddPermanentNeighbour(eth0, gateway, PhysicalAddress.Parse("02-00-00-00-00-aa"));
+        inPod.AddPermanentNeighbour(eth0, gateway, PhysicalAddress.Parse("02-00-00-00-00-bb"));
+
+        var route = Assert.Single(inPod.ListRoutes(AddressFamily.InterNetwork));
+        Assert.Equal(IPAddress.Parse("192.0.2.2"), route.Gateway);
+        var neighbours = Command.Json("ip", "-n", pod.Name, "-j", "neigh", "show", "dev", "eth0").AsArray();
+        Assert.Equal("02:00:00:00:00:bb", (string)Assert.Single(neighbours)!["lladdr"]!);
+    }
+
+    [KernelFact]
+    public void Wiring_a_pod_takes_well_under_a_few_milliseconds()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var host = RouteNetlinkClient.Open();
+        for (int round = 1; round <= 4; round++)
+        {
+            using var pod = TestNamespace.Create("perf");
+            using var inPod = pod.Namespace.OpenRouteClient();
+            var wiring = PodWiring.Wire(host, inPod, pod, TestNamespace.UniqueLinkName("perf"));
+            var total = TimeSpan.FromTicks(wiring.Timings.Sum(t => t.Time.Ticks));
+            output.WriteLine($"round {round}: total {total.TotalMilliseconds:0.000} ms = " +
+                string.Join(", ", wiring.Timings.Select(t => $"{t.Step} {t.Time.TotalMilliseconds:0.000}")));
+            // Round 1 pays for JIT compilation, which the AOT plugin does not; later rounds are
+            // the real cost. Generous bound: a shared 2-core VM, and CI runs tests in parallel.
+            if (round > 1) Assert.True(total < TimeSpan.FromMilliseconds(50), $"wiring took {total.TotalMilliseconds} ms");
+            host.DeleteLink(wiring.HostIndex);
+        }
+    }
+
+    private static void AssertUdpRoundTrip(TestNamespace pod, IPAddress podAddress, IPAddress hostAddress)
+    {
+        // The pod socket is created on a thread inside the pod namespace and then used from here.
+        using var podSocket = pod.Namespace.Run(() => new Socket(podAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp));
+        using var hostSocket = new Socket(hostAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        podSocket.Bind(new IPEndPoint(podAddress, 0));
+        hostSocket.Bind(new IPEndPoint(hostAddress, 0));
+        podSocket.ReceiveTimeout = hostSocket.ReceiveTimeout = 2000;
+
+        podSocket.SendTo(Encoding.ASCII.GetBytes("ping"), hostSocket.LocalEndPoint!);
+        var buffer = new byte[16];
+        EndPoint sender = new IPEndPoint(hostAddress.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        int length = hostSocket.ReceiveFrom(buffer, ref sender);
+        Assert.Equal("ping", Encoding.ASCII.GetString(buffer, 0, length));
+        Assert.Equal(podAddress, ((IPEndPoint)sender).Address);
+
+        hostSocket.SendTo(Encoding.ASCII.GetBytes("pong"), sender);
+        length = podSocket.Receive(buffer);
+        Assert.Equal("pong", Encoding.ASCII.GetString(buffer, 0, length));
+    }
+}
