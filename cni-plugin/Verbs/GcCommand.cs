@@ -10,7 +10,9 @@ namespace CniEgress.CniPlugin.Verbs;
 
 /// <summary>GC (1.1.0): everything of this network that belongs to no attachment in
 /// cni.dev/valid-attachments goes: host links, masquerade elements, addresses, records.
-/// Also what a killed ADD left behind, which has a record (written before any link).</summary>
+/// That covers what a killed ADD left behind: ADD writes its record before it creates a link,
+/// and DEL removes the record last, so no link of ours exists without a record. Links are
+/// never swept by prefix alone: another network (or stateDir) may own them.</summary>
 public static class GcCommand
 {
     public static void Execute(CniContext context)
@@ -23,14 +25,9 @@ public static class GcCommand
         var unreadable = new List<string>();
         var records = context.Store.List(unreadable);
         var stale = records.Where(r => r.Network == config.Name && !valid.Contains(new AttachmentKey(r.ContainerId, r.IfName))).ToList();
-        var keepLinks = records.Where(r => !stale.Contains(r)).Select(r => r.HostInterface)
-            .Concat(valid.Select(v => HostInterfaceName.For(v.ContainerId, v.IfName))).ToHashSet();
-
         using (var host = RouteNetlinkClient.Open())
         {
-            // Our prefix, but no record of any network and not valid here: an orphan.
-            foreach (var link in host.ListLinks().Where(l => HostInterfaceName.IsOurs(l.Name) && !keepLinks.Contains(l.Name)))
-                PodWiring.Disconnect(host, link.Name);
+            foreach (var record in stale) PodWiring.Disconnect(host, record.HostInterface);
         }
         if (config.IpMasq)
         {

@@ -60,9 +60,9 @@ public class MalformedInputTests
         AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", pod.Path, ifname: ""), 4, "CNI_IFNAME");
         AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", pod.Path, ifname: "averyveryverylongname"), 4, "CNI_IFNAME");
         AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", "/run/netns/does-not-exist"), 3, "does-not-exist");
-        string notNetns = Path.Combine(network.StateDir + "-file");
-        File.WriteAllText(notNetns, "");
+        string notNetns = Path.GetTempFileName();
         AssertError(CniPluginProcess.Invoke("ADD", network.Config, "bad", notNetns), 4, "not a network namespace");
+        File.Delete(notNetns);
         AssertNothingLeft(network);
     }
 
