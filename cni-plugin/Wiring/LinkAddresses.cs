@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 
 namespace CniEgress.CniPlugin.Wiring;
@@ -22,8 +22,8 @@ public static class LinkAddresses
     /// install the pod's neighbour entry without reading it back.</summary>
     public static PhysicalAddress PodMac(string containerId, string ifName)
     {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"mac/{containerId}/{ifName}"), hash);
+        Span<byte> hash = stackalloc byte[8];
+        XxHash3.Hash(Encoding.UTF8.GetBytes($"mac/{containerId}/{ifName}"), hash);
         byte[] mac = hash[..6].ToArray();
         mac[0] = (byte)((mac[0] & 0xfc) | 0x02);
         return new PhysicalAddress(mac);

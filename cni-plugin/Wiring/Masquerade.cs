@@ -1,5 +1,5 @@
 using System.Net;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.Net;
@@ -22,7 +22,7 @@ public sealed class Masquerade(string stateDir, NftablesNetlinkClient nft)
     public void EnsureTable(IReadOnlyList<IPNetwork> clusterCidrs)
     {
         string script = Script(clusterCidrs);
-        string marker = Path.Combine(stateDir, "nat-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(script)))[..16]);
+        string marker = Path.Combine(stateDir, "nat-" + Convert.ToHexStringLower(XxHash3.Hash(Encoding.UTF8.GetBytes(script))));
         if (File.Exists(marker) && nft.TableExists(NftFamily.Inet, Table)) return;
 
         Directory.CreateDirectory(stateDir);
