@@ -24,3 +24,17 @@ public sealed class KernelTheoryAttribute : TheoryAttribute
             Skip = "kernel test: needs root inside scripts/sandbox.sh (runs under CI=true)";
     }
 }
+
+/// <summary>A kernel test that drives podman. Skipped, with the reason, only outside CI where
+/// podman, runc or busybox-static are not installed; CI installs them, so there it always runs.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class PodmanFactAttribute : FactAttribute
+{
+    public PodmanFactAttribute()
+    {
+        if (!Sandbox.IsCi && !Sandbox.IsRoot)
+            Skip = "kernel test: needs root inside scripts/sandbox.sh (runs under CI=true)";
+        else if (!Sandbox.IsCi && !PodmanHost.Available)
+            Skip = "podman, runc or busybox-static missing: run scripts/install-deps.sh";
+    }
+}
