@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 rid=linux-x64
 dotnet publish cni-plugin/CniEgress.CniPlugin.csproj -c Release -r "$rid" -o dist/.cni-egress -nologo -v quiet
-install -m 0755 dist/.cni-egress/cni-egress dist/cni-egress
+strip -o dist/cni-egress dist/.cni-egress/cni-egress
+chmod 0755 dist/cni-egress
 rm -rf dist/.cni-egress
 echo "built: $(ls dist | tr '\n' ' ')"

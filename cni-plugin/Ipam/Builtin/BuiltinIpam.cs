@@ -4,7 +4,8 @@ using CniEgress.Net;
 namespace CniEgress.CniPlugin.Ipam.Builtin;
 
 /// <summary>In-process IPAM: one address per range set for each (container, ifname), safe under
-/// concurrent plugin processes (flock), idempotent per owner, crash-safe (rename).</summary>
+/// concurrent plugin processes (flock), idempotent per owner, crash-safe (rename). An ADD or DEL
+/// reads the directory listing and one owner file, so its cost barely grows with the pod count.</summary>
 public sealed class BuiltinIpam(IReadOnlyList<IpamRangeSet> rangeSets, string dataDir)
 {
     private readonly AllocationStore store = new(dataDir);
@@ -12,39 +13,52 @@ public sealed class BuiltinIpam(IReadOnlyList<IpamRangeSet> rangeSets, string da
     public IReadOnlyList<AllocatedAddress> Allocate(string containerId, string ifName)
     {
         using var held = store.Lock();
-        var allocated = store.ReadAll();
-        var inUse = allocated.Keys.ToHashSet();
-        var owned = allocated.Where(a => a.Value == (containerId, ifName)).Select(a => a.Key).ToList();
-        var result = new List<AllocatedAddress>();
+        var inUse = store.ListAddresses();
+        var owner = (containerId, ifName);
+        // Idempotent: a retried or half-finished ADD keeps what it claimed. A claim whose address
+        // file is missing (killed between the two writes) is still free, so it is re-reserved; a
+        // claim another owner has since taken is dropped.
+        var claimed = new List<IPAddress>();
+        var alreadyReserved = new HashSet<IPAddress>();
+        foreach (var address in store.ClaimedBy(containerId, ifName))
+        {
+            if (!inUse.Contains(address)) claimed.Add(address);
+            else if (store.OwnerOf(address) == owner) { claimed.Add(address); alreadyReserved.Add(address); }
+        }
+        var chosen = new IPAddress[rangeSets.Count];
         for (int i = 0; i < rangeSets.Count; i++)
         {
             var set = rangeSets[i];
-            // Idempotent: an owner that already holds an address of this set keeps it (a retried or
-            // half-finished ADD must not take a second one).
-            var address = owned.FirstOrDefault(set.Contains);
-            if (address == null)
-            {
-                address = AddressAllocator.Next(set, inUse, store.LastReserved(i))
-                    ?? throw new IpamExhaustedException($"no free address left in ipam.ranges[{i}] ({set})");
-                store.Reserve(address, containerId, ifName);
-                store.SetLastReserved(i, address);
-                inUse.Add(address);
-            }
-            var range = set.Ranges.First(r => r.Contains(AddressMath.ToNumber(address)));
-            result.Add(new AllocatedAddress(new InterfaceAddress(address, range.Subnet.PrefixLength), range.Gateway));
+            chosen[i] = claimed.FirstOrDefault(set.Contains)
+                ?? AddressAllocator.Next(set, inUse, store.LastReserved(i))
+                ?? throw new IpamExhaustedException($"no free address left in ipam.ranges[{i}] ({set})");
+            inUse.Add(chosen[i]);
         }
-        return result;
+        // The owner file first, so every address file is always listed by its owner's file.
+        store.SetClaims(containerId, ifName, chosen);
+        for (int i = 0; i < chosen.Length; i++)
+        {
+            if (alreadyReserved.Contains(chosen[i])) continue;
+            store.Reserve(chosen[i], containerId, ifName);
+            store.SetLastReserved(i, chosen[i]);
+        }
+        return chosen.Select((address, i) =>
+        {
+            var range = rangeSets[i].Ranges.First(r => r.Contains(AddressMath.ToNumber(address)));
+            return new AllocatedAddress(new InterfaceAddress(address, range.Subnet.PrefixLength), range.Gateway);
+        }).ToList();
     }
 
     public void Release(string containerId, string ifName)
     {
         if (!Directory.Exists(dataDir)) return;
         using var held = store.Lock();
-        foreach (var (address, owner) in store.ReadAll())
-            if (owner == (containerId, ifName)) store.Release(address);
+        foreach (var address in store.ClaimedBy(containerId, ifName))
+            if (store.OwnerOf(address) == (containerId, ifName)) store.Release(address);
+        store.DropClaims(containerId, ifName);
     }
 
-    /// <summary>Releases every address whose owner is not valid; unreadable owners are kept.</summary>
+    /// <summary>Releases every address and owner file whose owner is not valid; unreadable owners are kept.</summary>
     public IReadOnlyList<IPAddress> CollectGarbage(IReadOnlySet<(string ContainerId, string IfName)> valid)
     {
         if (!Directory.Exists(dataDir)) return [];
@@ -57,13 +71,15 @@ public sealed class BuiltinIpam(IReadOnlyList<IpamRangeSet> rangeSets, string da
             store.Release(address);
             released.Add(address);
         }
+        foreach (var owner in store.Owners().ToList())
+            if (!valid.Contains(owner)) store.DropClaims(owner.ContainerId, owner.IfName);
         return released;
     }
 
     /// <summary>Cheap: counts files against each set's capacity; never walks a range.</summary>
     public bool HasFreeAddress()
     {
-        var allocated = store.ReadAll().Keys.ToList();
+        var allocated = store.ListAddresses();
         return rangeSets.All(set =>
         {
             UInt128 capacity = set.Ranges.Aggregate(UInt128.Zero, (sum, r) =>

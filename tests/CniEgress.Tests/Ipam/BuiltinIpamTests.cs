@@ -38,10 +38,29 @@ public sealed class BuiltinIpamTests : IDisposable
     [Fact]
     public void Half_finished_allocation_is_completed_not_duplicated()
     {
-        // A killed ADD reserved the IPv4 address but not the IPv6 one.
-        File.WriteAllText(Path.Combine(dir, "10.1.0.2"), "c1\neth0");
+        // A killed ADD claimed both addresses and reserved the IPv4 one, not the IPv6 one.
+        Directory.CreateDirectory(Path.Combine(dir, "owners"));
+        File.WriteAllText(Path.Combine(dir, "owners", "c1_eth0"), "c1\neth0\n10.1.0.7\nfd00::7");
+        File.WriteAllText(Path.Combine(dir, "10.1.0.7"), "c1\neth0");
         var addresses = Ipam().Allocate("c1", "eth0");
-        Assert.Equal(["10.1.0.2/24", "fd00::2/64"], addresses.Select(a => a.Address.ToString()));
+        Assert.Equal(["10.1.0.7/24", "fd00::7/64"], addresses.Select(a => a.Address.ToString()));
+        Assert.Equal("c1\neth0", File.ReadAllText(Path.Combine(dir, "fd00__7")));
+    }
+
+    [Fact]
+    public void A_claim_another_owner_took_meanwhile_is_replaced_not_shared()
+    {
+        // c1 was killed after claiming 10.1.0.7 but before reserving it; c2 then took 10.1.0.7.
+        Directory.CreateDirectory(Path.Combine(dir, "owners"));
+        File.WriteAllText(Path.Combine(dir, "owners", "c1_eth0"), "c1\neth0\n10.1.0.7");
+        File.WriteAllText(Path.Combine(dir, "owners", "c2_eth0"), "c2\neth0\n10.1.0.7");
+        File.WriteAllText(Path.Combine(dir, "10.1.0.7"), "c2\neth0");
+        var ipam = Ipam("""[[{"subnet": "10.1.0.0/24"}]]""");
+        var addresses = ipam.Allocate("c1", "eth0");
+        Assert.NotEqual("10.1.0.7/24", addresses[0].Address.ToString());
+        ipam.Release("c1", "eth0");
+        Assert.Equal("c2\neth0", File.ReadAllText(Path.Combine(dir, "10.1.0.7")));
+        Assert.False(File.Exists(Path.Combine(dir, "owners", "c1_eth0")));
     }
 
     [Fact]

@@ -64,7 +64,8 @@ public class CheckGcTests
         var links = HostLinks.OurVeths();
         Assert.Contains((string)kept.Json["interfaces"]![0]!["name"]!, links);
         foreach (var d in dropped) Assert.DoesNotContain((string)d.Json["interfaces"]![0]!["name"]!, links);
-        Assert.Equal([$"attachments/{keepId}_eth0.json", "ipam/" + network.Name + "/" + ((string)kept.Json["ips"]![0]!["address"]!).Split('/')[0]],
+        Assert.Equal([$"attachments/{keepId}_eth0.json", "ipam/" + network.Name + "/" + ((string)kept.Json["ips"]![0]!["address"]!).Split('/')[0],
+                $"ipam/{network.Name}/owners/{keepId}_eth0"],
             network.StateFiles().Select(f => f.Replace('\\', '/')));
         NodeAddress.Ensure();
         Assert.True(keep.Ping(NodeAddress.V4));
