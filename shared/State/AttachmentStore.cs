@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace CniEgress.State;
 
 /// <summary>The node state directory: one JSON file per attachment under
@@ -16,7 +14,7 @@ public sealed class AttachmentStore
     public void Write(AttachmentRecord record)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(record, StateJsonContext.Default.AttachmentRecord);
+        byte[] json = AttachmentRecordJson.Serialize(record);
         Files.AtomicFile.WriteAllBytes(PathOf(record.ContainerId, record.IfName), json);
     }
 
@@ -48,11 +46,12 @@ public sealed class AttachmentStore
 
     private static AttachmentRecord? TryLoad(string path)
     {
+        if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(path), StateJsonContext.Default.AttachmentRecord);
+            return AttachmentRecordJson.Parse(File.ReadAllBytes(path));
         }
-        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
