@@ -6,7 +6,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 plugin="$repo/dist/cni-egress"
 pids=()
 pods=(frontend backend db-client)
-declare -A ids addr
+declare -A ids addr results
 
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -22,9 +22,9 @@ conf='{"cniVersion":"1.1.0","name":"demo","type":"cni-egress","ipMasq":true,
   "clusterCIDRs":["10.244.0.0/16","fd00:10:244::/56"],
   "ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.244.1.0/24"}],[{"subnet":"fd00:10:244:1::/64"}]]}}'
 
-cni() { # cni VERB POD
+cni() { # cni VERB POD [CONFIG]
   CNI_COMMAND=$1 CNI_CONTAINERID=${ids[$2]} CNI_NETNS=/run/netns/$2 CNI_IFNAME=eth0 \
-  CNI_ARGS="K8S_POD_NAMESPACE=demo;K8S_POD_NAME=$2" CNI_PATH="$repo/dist" "$plugin" <<<"$conf"
+  CNI_ARGS="K8S_POD_NAMESPACE=demo;K8S_POD_NAME=$2" CNI_PATH="$repo/dist" "$plugin" <<<"${3:-$conf}"
 }
 
 bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else echo "$*"; fi; }
@@ -44,6 +44,7 @@ for pod in "${pods[@]}"; do
   start=$(date +%s%N)
   result=$(cni ADD "$pod")
   end=$(date +%s%N)
+  results[$pod]=$result
   addr[$pod]=$(jq -r '.ips[0].address' <<<"$result" | cut -d/ -f1)
   addr6=$(jq -r '.ips[1].address' <<<"$result" | cut -d/ -f1)
   printf '  %-10s %-14s %-22s host veth %s   ADD took %s ms\n' "$pod" "${addr[$pod]}" "$addr6" \
@@ -71,8 +72,22 @@ echo "Pod-to-pod traffic keeps the pod's own address; traffic leaving clusterCID
 echo "to the node's address (203.0.113.1) by table inet cni-egress-nat:"
 nft list table inet cni-egress-nat | sed 's/^/    /'
 
-bold "== CHECK, then DEL: nothing is left behind"
+bold "== CHECK (as CRI-O runs it after ADD): the wiring still matches each ADD result"
+for pod in "${pods[@]}"; do
+  with_prev=$(jq -c --argjson prev "${results[$pod]}" '. + {prevResult: $prev}' <<<"$conf")
+  if out=$(cni CHECK "$pod" "$with_prev"); then echo "  $pod: ok"; else echo "  $pod: $(jq -r .msg <<<"$out")"; fi
+done
+victim=${pods[1]}
+ip -n "$victim" route del default
+with_prev=$(jq -c --argjson prev "${results[$victim]}" '. + {prevResult: $prev}' <<<"$conf")
+out=$(cni CHECK "$victim" "$with_prev") || true
+echo "  after deleting $victim's default route, CHECK says: $(jq -c '{code, msg}' <<<"$out")"
+
+bold "== DEL: nothing is left behind"
 for pod in "${pods[@]}"; do cni DEL "$pod" >/dev/null; ids[$pod]=""; done
 echo "  host veths left: $(ip -o link show type veth | grep -c ' ceg' || true)"
 echo "  attachment records left: $(ls /run/cni-egress/attachments 2>/dev/null | wc -l)"
-echo "  addresses still allocated: $(ls /run/cni-egress/ipam/demo 2>/dev/null | grep -c '^[0-9a-f]*[.:]' || true)"
+echo "  addresses still allocated: $(ls /run/cni-egress/ipam/demo 2>/dev/null | grep -cE '^[0-9]+\.|^[0-9a-f]+_' || true)"
+for set in masq-sources-v4 masq-sources-v6; do
+  echo "  $set elements left: $(nft -j list set inet cni-egress-nat $set | jq '[.nftables[].set.elem // empty | .[]] | length')"
+done
