@@ -48,7 +48,7 @@ for pod in "${pods[@]}"; do
   addr[$pod]=$(jq -r '.ips[0].address' <<<"$result" | cut -d/ -f1)
   addr6=$(jq -r '.ips[1].address' <<<"$result" | cut -d/ -f1)
   printf '  %-10s %-14s %-22s host veth %s   ADD took %s ms\n' "$pod" "${addr[$pod]}" "$addr6" \
-    "$(jq -r '.interfaces[0].name' <<<"$result")" "$(( (end - start) / 1000 ))e-3"
+    "$(jq -r '.interfaces[0].name' <<<"$result")" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.1f", ns / 1e6 }')"
   ip netns exec "$pod" socat TCP-LISTEN:80,reuseaddr,fork "SYSTEM:echo \"$pod sees \$SOCAT_PEERADDR\"" & pids+=($!)
 done
 sleep 0.3
