@@ -7,15 +7,21 @@ namespace CniEgress.CniPlugin.Verbs;
 
 /// <summary>DEL is best effort and idempotent (SPEC.md "DEL"): it succeeds with the netns gone
 /// or CNI_NETNS empty, without prevResult, twice, or after an ADD that never ran. It never needs
-/// the pod's namespace: deleting the host end removes the pair, its routes and neighbours.</summary>
+/// the pod's namespace: deleting the host end removes the pair, its routes and neighbours.
+/// The kernel takes ~25 ms to delete a veth (RCU grace periods, mostly idle), so the link goes
+/// on its own thread while this one releases the address and state; DEL returns when both are done.
+/// Releasing the address first is safe: an ADD that reuses it replaces the host route.</summary>
 public static class DelCommand
 {
     public static void Execute(CniContext context)
     {
         var (env, config) = (context.Env, context.Config);
         var record = context.Store.Read(env.ContainerId, env.IfName);
-        using (var host = RouteNetlinkClient.Open())
+        using var unwiring = BackgroundWork.Start(() =>
+        {
+            using var host = RouteNetlinkClient.Open();
             PodWiring.Disconnect(host, HostInterfaceName.For(env.ContainerId, env.IfName));
+        });
 
         if (config.IpMasq)
         {
@@ -26,6 +32,7 @@ public static class DelCommand
             new Masquerade(config.StateDir, nft).Remove(addresses.ToList());
         }
         context.Ipam().Del();
+        unwiring.Wait();
         context.Store.Delete(env.ContainerId, env.IfName);
     }
 }

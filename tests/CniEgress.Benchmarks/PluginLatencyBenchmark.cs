@@ -45,6 +45,10 @@ public static class PluginLatencyBenchmark
         Console.WriteLine($"dual-stack ADD median: {F(medians["cni-egress, built-in IPAM, dual-stack"].Add)} (target <= 4 ms)");
         foreach (string line in PeakRss) Console.WriteLine($"peak RSS, {line} (target <= 20 MB)");
         Console.WriteLine($"DEL median minus kernel veth deletion: {F(medians["cni-egress, built-in IPAM, IPv4"].Del - Percentile(kernelDelete, 50))} (target <= 2 ms)");
+        Console.WriteLine();
+        Console.WriteLine("Process start floor, same harness (median of exec + wait, no kernel work):");
+        foreach (var (label, binary) in new[] { ("/bin/true", "/bin/true"), ("ptp VERSION", "/usr/lib/cni/ptp"), ("cni-egress VERSION", Path.Combine(Repo, "dist", "cni-egress")) })
+            Console.WriteLine($"- {label}: {F(Percentile(StartFloor(binary, runs), 50))}");
         return 0;
     }
 
@@ -102,6 +106,19 @@ public static class PluginLatencyBenchmark
         string binary = PluginDirs.Split(':').Select(d => Path.Combine(d, type)).First(File.Exists);
         var outcome = ProcessRunner.Run(binary, [], stdin, TimeSpan.FromSeconds(30), env);
         if (outcome.ExitCode != 0) throw new InvalidOperationException($"{type} {command} failed: {outcome.Stdout}{outcome.Stderr}");
+    }
+
+    private static List<double> StartFloor(string binary, int runs)
+    {
+        byte[] stdin = Encoding.UTF8.GetBytes("""{"cniVersion":"1.0.0","name":"floor","type":"x"}""");
+        var env = Env("VERSION", "", "");
+        var times = new List<double>();
+        for (int i = -2; i < runs; i++)
+        {
+            double ms = Time(() => ProcessRunner.Run(binary, [], stdin, TimeSpan.FromSeconds(10), env));
+            if (i >= 0) times.Add(ms);
+        }
+        return times;
     }
 
     private static double Time(Action action)
