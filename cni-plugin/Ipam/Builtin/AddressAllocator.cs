@@ -1,3 +1,4 @@
+using CniEgress.Net;
 using System.Net;
 
 namespace CniEgress.CniPlugin.Ipam.Builtin;

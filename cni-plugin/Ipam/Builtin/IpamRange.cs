@@ -1,3 +1,4 @@
+using CniEgress.Net;
 using System.Net;
 using System.Net.Sockets;
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-namespace CniEgress.CniPlugin.Ipam.Builtin;
+namespace CniEgress.Net;
 
 /// <summary>Addresses as 128-bit integers so IPv4 and IPv6 ranges share one arithmetic; a /64
 /// is never enumerated, only stepped through from a position.</summary>

@@ -1,0 +1,35 @@
+using CniEgress.Net;
+
+namespace CniEgress.PolicyAgent.Policy;
+
+/// <summary>A NetworkPolicy reduced to what egress enforcement needs, already validated: every
+/// part that could not be read is gone, and an empty list that was not empty in the policy
+/// allows nothing (so a rule whose only peer is invalid never turns into "every destination").</summary>
+public sealed record EgressPolicy(string Key, string Namespace, LabelSelectorMatcher? PodSelector, bool IsolatesEgress, IReadOnlyList<EgressRule> Rules)
+{
+    /// <summary>Null selector = the podSelector itself was invalid: fail closed, every pod of
+    /// the namespace is isolated by this policy (and it allows nothing).</summary>
+    public bool Selects(PodState pod) =>
+        pod.Namespace == Namespace && (PodSelector == null || PodSelector.Matches(ToDictionary(pod.Labels)));
+
+    private static Dictionary<string, string> ToDictionary(IReadOnlyDictionary<string, string> labels) => new(labels);
+}
+
+/// <summary><see cref="To"/> null = every destination; <see cref="Ports"/> null = every port and protocol.</summary>
+public sealed record EgressRule(IReadOnlyList<EgressPeer>? To, IReadOnlyList<EgressPort>? Ports);
+
+public abstract record EgressPeer;
+
+/// <summary>Pods chosen by label: <see cref="Namespaces"/> null = the policy's own namespace;
+/// <see cref="Pods"/> null = every pod of those namespaces.</summary>
+public sealed record SelectorPeer(LabelSelectorMatcher? Pods, LabelSelectorMatcher? Namespaces, string PolicyNamespace) : EgressPeer;
+
+/// <summary>cidr minus its excepts, as disjoint ranges.</summary>
+public sealed record IpBlockPeer(IReadOnlyList<AddressRange> Ranges) : EgressPeer;
+
+public abstract record EgressPort(byte Protocol);
+
+public sealed record NumericPort(byte Protocol, ushort First, ushort Last) : EgressPort(Protocol);
+
+/// <summary>Resolved per destination pod against its containerPorts (name and protocol).</summary>
+public sealed record NamedPort(byte Protocol, string Name) : EgressPort(Protocol);

@@ -1,0 +1,121 @@
+using System.Globalization;
+using CniEgress.Net;
+using k8s.Models;
+
+namespace CniEgress.PolicyAgent.Policy;
+
+/// <summary>Turns a V1NetworkPolicy into an <see cref="EgressPolicy"/>, validating as the API
+/// server does. Each invalid part is reported (with its field path) and dropped in a way that
+/// allows nothing; it never throws.</summary>
+public static class PolicyReader
+{
+    public static EgressPolicy Read(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
+    {
+        string ns = policy.Metadata?.NamespaceProperty ?? "default";
+        string key = $"{ns}/{policy.Metadata?.Name}";
+        var spec = policy.Spec ?? new V1NetworkPolicySpec();
+        void Report(PolicyFieldException e) => problems.Add(new PolicyProblem(key, e.Field, e.Problem));
+
+        LabelSelectorMatcher? podSelector = null;
+        try { podSelector = LabelSelectorMatcher.Compile(spec.PodSelector ?? new V1LabelSelector(), "spec.podSelector"); }
+        catch (PolicyFieldException e) { Report(e); }
+
+        bool isolates;
+        var unknownTypes = (spec.PolicyTypes ?? []).Where(t => t is not ("Ingress" or "Egress")).ToList();
+        if (unknownTypes.Count > 0)
+        {
+            Report(new PolicyFieldException("spec.policyTypes", $"unknown type '{unknownTypes[0]}' (Ingress, Egress)"));
+            isolates = true; // fail closed: the author meant to isolate something
+        }
+        else
+        {
+            isolates = EffectivePolicyTypes.IsolatesEgress(spec);
+        }
+
+        var rules = new List<EgressRule>();
+        for (int r = 0; r < (spec.Egress?.Count ?? 0); r++)
+            rules.Add(ReadRule(spec.Egress![r], ns, $"spec.egress[{r}]", Report));
+        return new EgressPolicy(key, ns, podSelector, isolates, rules);
+    }
+
+    private static EgressRule ReadRule(V1NetworkPolicyEgressRule rule, string ns, string path, Action<PolicyFieldException> report)
+    {
+        List<EgressPeer>? to = null;
+        if (rule.To is { Count: > 0 })
+        {
+            to = [];
+            for (int i = 0; i < rule.To.Count; i++)
+            {
+                try { to.Add(ReadPeer(rule.To[i], ns, $"{path}.to[{i}]")); }
+                catch (PolicyFieldException e) { report(e); }
+            }
+        }
+        List<EgressPort>? ports = null;
+        if (rule.Ports is { Count: > 0 })
+        {
+            ports = [];
+            for (int i = 0; i < rule.Ports.Count; i++)
+            {
+                try { ports.Add(ReadPort(rule.Ports[i], $"{path}.ports[{i}]")); }
+                catch (PolicyFieldException e) { report(e); }
+            }
+        }
+        return new EgressRule(to, ports);
+    }
+
+    private static EgressPeer ReadPeer(V1NetworkPolicyPeer peer, string ns, string path)
+    {
+        bool hasSelectors = peer.PodSelector != null || peer.NamespaceSelector != null;
+        if (peer.IpBlock != null && hasSelectors)
+            throw new PolicyFieldException(path, "ipBlock cannot be combined with podSelector or namespaceSelector");
+        if (peer.IpBlock != null) return ReadIpBlock(peer.IpBlock, path + ".ipBlock");
+        if (!hasSelectors) throw new PolicyFieldException(path, "a peer needs podSelector, namespaceSelector or ipBlock");
+        return new SelectorPeer(
+            peer.PodSelector == null ? null : LabelSelectorMatcher.Compile(peer.PodSelector, path + ".podSelector"),
+            peer.NamespaceSelector == null ? null : LabelSelectorMatcher.Compile(peer.NamespaceSelector, path + ".namespaceSelector"),
+            ns);
+    }
+
+    private static IpBlockPeer ReadIpBlock(V1IPBlock block, string path)
+    {
+        // The API server accepts host bits in ipBlock CIDRs and uses the masked network.
+        if (!InterfaceAddress.TryParse(block.Cidr, out var cidr))
+            throw new PolicyFieldException(path + ".cidr", $"'{block.Cidr}' is not a CIDR");
+        var range = AddressRange.Of(cidr.Network);
+        var holes = new List<AddressRange>();
+        for (int i = 0; i < (block.Except?.Count ?? 0); i++)
+        {
+            string field = $"{path}.except[{i}]";
+            if (!InterfaceAddress.TryParse(block.Except![i], out var except))
+                throw new PolicyFieldException(field, $"'{block.Except[i]}' is not a CIDR");
+            var hole = AddressRange.Of(except.Network);
+            if (!range.Covers(hole) || hole == range)
+                throw new PolicyFieldException(field, $"'{block.Except[i]}' must be strictly inside cidr {block.Cidr}");
+            holes.Add(hole);
+        }
+        return new IpBlockPeer(range.Subtract(holes));
+    }
+
+    private static EgressPort ReadPort(V1NetworkPolicyPort port, string path)
+    {
+        if (!Protocols.TryParse(port.Protocol, out byte protocol))
+            throw new PolicyFieldException(path + ".protocol", $"unknown protocol '{port.Protocol}' (TCP, UDP, SCTP)");
+        string? value = port.Port is { } p ? (string)p : null;
+        if (value == null)
+        {
+            if (port.EndPort != null) throw new PolicyFieldException(path + ".endPort", "endPort needs a numeric port");
+            return new NumericPort(protocol, 0, ushort.MaxValue);
+        }
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int number))
+        {
+            if (port.EndPort != null) throw new PolicyFieldException(path + ".endPort", "endPort cannot be used with a named port");
+            if (value.Length is 0 or > 15) throw new PolicyFieldException(path + ".port", $"'{value}' is not a port name");
+            return new NamedPort(protocol, value);
+        }
+        if (number is < 1 or > 65535) throw new PolicyFieldException(path + ".port", $"{number} is not a port (1-65535)");
+        int end = port.EndPort ?? number;
+        if (end < number || end > 65535)
+            throw new PolicyFieldException(path + ".endPort", $"{end} must be between port {number} and 65535");
+        return new NumericPort(protocol, (ushort)number, (ushort)end);
+    }
+}

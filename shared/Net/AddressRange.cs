@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CniEgress.Net;
+
+/// <summary>An inclusive range of IPv4 or IPv6 addresses as 128-bit numbers (IPv4 in the low 32
+/// bits). CIDR blocks minus excepts, merged sets and nftables interval elements are all ranges.</summary>
+public readonly record struct AddressRange(bool IsIPv6, UInt128 First, UInt128 Last) : IComparable<AddressRange>
+{
+    public static AddressRange All(bool ipv6) => new(ipv6, UInt128.Zero, ipv6 ? UInt128.MaxValue : uint.MaxValue);
+
+    public static AddressRange Of(IPNetwork network)
+    {
+        var (first, last) = AddressMath.Bounds(network);
+        return new AddressRange(network.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6, first, last);
+    }
+
+    public static AddressRange Host(IPAddress address) =>
+        new(address.AddressFamily == AddressFamily.InterNetworkV6, AddressMath.ToNumber(address), AddressMath.ToNumber(address));
+
+    public bool Contains(IPAddress address) =>
+        (address.AddressFamily == AddressFamily.InterNetworkV6) == IsIPv6 && AddressMath.ToNumber(address) is var n && n >= First && n <= Last;
+
+    public bool Overlaps(AddressRange other) => other.IsIPv6 == IsIPv6 && other.First <= Last && First <= other.Last;
+
+    public bool Covers(AddressRange other) => other.IsIPv6 == IsIPv6 && First <= other.First && other.Last <= Last;
+
+    /// <summary>This range without the addresses of <paramref name="holes"/> (same family), in order.</summary>
+    public IReadOnlyList<AddressRange> Subtract(IEnumerable<AddressRange> holes)
+    {
+        var self = this;
+        var pieces = new List<AddressRange>();
+        UInt128 cursor = First;
+        bool done = false;
+        foreach (var hole in Merge(holes.Where(h => h.Overlaps(self))))
+        {
+            if (hole.First > cursor) pieces.Add(this with { First = cursor, Last = hole.First - 1 });
+            if (hole.Last >= Last) { done = true; break; }
+            cursor = hole.Last + 1;
+        }
+        if (!done) pieces.Add(this with { First = cursor });
+        return pieces;
+    }
+
+    /// <summary>Sorted, disjoint, with touching ranges joined.</summary>
+    public static List<AddressRange> Merge(IEnumerable<AddressRange> ranges)
+    {
+        var merged = new List<AddressRange>();
+        foreach (var range in ranges.Order())
+        {
+            if (merged.Count > 0 && merged[^1].IsIPv6 == range.IsIPv6
+                && (merged[^1].Last == UInt128.MaxValue || range.First <= merged[^1].Last + 1))
+            {
+                if (range.Last > merged[^1].Last) merged[^1] = merged[^1] with { Last = range.Last };
+            }
+            else
+            {
+                merged.Add(range);
+            }
+        }
+        return merged;
+    }
+
+    public int CompareTo(AddressRange other) =>
+        IsIPv6 != other.IsIPv6 ? IsIPv6.CompareTo(other.IsIPv6)
+        : First != other.First ? First.CompareTo(other.First)
+        : Last.CompareTo(other.Last);
+
+    public static bool operator <(AddressRange left, AddressRange right) => left.CompareTo(right) < 0;
+    public static bool operator >(AddressRange left, AddressRange right) => left.CompareTo(right) > 0;
+    public static bool operator <=(AddressRange left, AddressRange right) => left.CompareTo(right) <= 0;
+    public static bool operator >=(AddressRange left, AddressRange right) => left.CompareTo(right) >= 0;
+
+    /// <summary>nftables element syntax: "10.0.0.0/8" when the range is a CIDR block, else "a-b".</summary>
+    public override string ToString()
+    {
+        var first = AddressMath.ToAddress(First, IsIPv6);
+        if (First == Last) return first.ToString();
+        int bits = IsIPv6 ? 128 : 32;
+        UInt128 size = Last - First;
+        if ((size & (size + 1)) == 0 && (First & size) == 0)
+        {
+            int hostBits = size == UInt128.MaxValue ? 128 : (int)UInt128.Log2(size + 1);
+            return first + "/" + (bits - hostBits).ToString(CultureInfo.InvariantCulture);
+        }
+        return $"{first}-{AddressMath.ToAddress(Last, IsIPv6)}";
+    }
+}
