@@ -1,0 +1,36 @@
+using System.Text;
+using System.Text.Json;
+using CniEgress.Processes;
+
+namespace CniEgress.PolicyAgent.Nftables;
+
+/// <summary>Runs `nft -f -`: one transaction, all or nothing. Fine for full syncs; incremental
+/// updates go over nfnetlink instead, because nft 1.0.6 re-reads the whole ruleset each time.</summary>
+/// <param name="command">The nft command line; tests prefix it with `ip netns exec NODE`.</param>
+public sealed class NftCommand(params string[] command) : INftExecutor
+{
+    private readonly string executable = command.Length > 0 ? command[0] : "nft";
+    private readonly string[] prefix = command.Length > 0 ? command[1..] : [];
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public void Apply(string transaction)
+    {
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-f", "-"], Encoding.UTF8.GetBytes(transaction), Timeout);
+        if (outcome.ExitCode != 0)
+            throw new NftException($"nft refused the transaction (exit {outcome.ExitCode}): {FirstLines(outcome.Stderr, 6)}");
+    }
+
+    public IReadOnlyList<string> ListChains()
+    {
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "table", "inet", EgressRuleset.Table], [], Timeout);
+        if (outcome.ExitCode != 0) return []; // no table yet
+        using var document = JsonDocument.Parse(outcome.Stdout);
+        var chains = new List<string>();
+        foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
+            if (item.TryGetProperty("chain", out var chain)) chains.Add(chain.GetProperty("name").GetString()!);
+        return chains;
+    }
+
+    private static string FirstLines(string text, int count) => string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(count));
+}

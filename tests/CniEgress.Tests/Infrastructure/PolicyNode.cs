@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using CniEgress.Processes;
+using CniEgress.PolicyAgent.Nftables;
+using CniEgress.PolicyAgent.Policy;
+using k8s.Models;
+
+namespace CniEgress.Tests.Infrastructure;
+
+/// <summary>A node of its own inside the sandbox: a network namespace where the real plugin
+/// wires pods (exec'd there with `ip netns exec`) and where our nftables table lives, plus an
+/// "external" host on TEST-NET (203.0.113.10 and .11, 2001:db8:e::10) routed from the node.
+/// Policy tests run in parallel with every other kernel test, and our table's fail-closed rule
+/// for unknown pod veths must not see their pods.</summary>
+public sealed class PolicyNode : IDisposable
+{
+    public const string ExternalV4 = "203.0.113.10";
+    public const string OtherExternalV4 = "203.0.113.11";
+    public const string ExternalV6 = "2001:db8:e::10";
+
+    private static int counter;
+    private readonly List<PodNamespace> namespaces = [];
+    private readonly List<Process> servers = [];
+    private readonly string stateDir;
+    private readonly string subnet4;
+    private readonly string subnet6;
+    private readonly List<(string Name, Dictionary<string, string> Labels)> kubeNamespaces = [];
+    private readonly List<PodState> pods = [];
+    private readonly List<LocalPod> localPods = [];
+
+    public PolicyNode()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        int n = Interlocked.Increment(ref counter) + Environment.ProcessId % 40 * 10;
+        Node = new PodNamespace($"node{n}");
+        External = new PodNamespace($"ext{n}");
+        subnet4 = $"10.{150 + n / 200}.{n % 200}.0/24";
+        subnet6 = $"fd00:150:{n:x}::/120";
+        stateDir = $"/run/cni-egress-test/policy-node{n}";
+        // No DAD on the uplink's link-local addresses: neighbour discovery works at once.
+        foreach (var side in new[] { Node, External })
+            Shell.Ok("ip", "netns", "exec", side.Name, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0");
+        Shell.Ok("ip", "-n", Node.Name, "link", "add", "uplink", "type", "veth", "peer", "name", "eth0", "netns", External.Name);
+        Shell.Ok("ip", "-n", Node.Name, "addr", "add", "203.0.113.1/24", "dev", "uplink");
+        Shell.Ok("ip", "-n", Node.Name, "addr", "add", "2001:db8:e::1/64", "dev", "uplink", "nodad");
+        Shell.Ok("ip", "-n", Node.Name, "link", "set", "uplink", "up");
+        foreach (string a in new[] { ExternalV4 + "/24", OtherExternalV4 + "/24" })
+            Shell.Ok("ip", "-n", External.Name, "addr", "add", a, "dev", "eth0");
+        Shell.Ok("ip", "-n", External.Name, "addr", "add", ExternalV6 + "/64", "dev", "eth0", "nodad");
+        Shell.Ok("ip", "-n", External.Name, "link", "set", "eth0", "up");
+        Shell.Ok("ip", "-n", External.Name, "route", "add", "default", "via", "203.0.113.1");
+        Shell.Ok("ip", "-n", External.Name, "-6", "route", "add", "default", "via", "2001:db8:e::1");
+        // Resolve the uplink's neighbours both ways before any test traffic.
+        External.Ping("2001:db8:e::1");
+        External.Ping("203.0.113.1");
+    }
+
+    public PodNamespace Node { get; }
+    public PodNamespace External { get; }
+
+    public INftExecutor Nft => new NftCommand("ip", "netns", "exec", Node.Name, "nft");
+
+    public void Namespace(string name, Dictionary<string, string>? labels = null) => kubeNamespaces.Add((name, labels ?? []));
+
+    /// <summary>Wires a pod with the real plugin (ADD in the node namespace) and records it as the
+    /// API server and the attachment store would show it.</summary>
+    public Pod AddPod(string ns, string name, Dictionary<string, string>? labels = null, IReadOnlyList<ContainerPortState>? ports = null, bool known = true)
+    {
+        var pod = new PodNamespace();
+        namespaces.Add(pod);
+        string config = new JsonObject
+        {
+            ["cniVersion"] = "1.1.0",
+            ["name"] = "policy",
+            ["type"] = "cni-egress",
+            ["mtu"] = 1400,
+            ["stateDir"] = stateDir,
+            ["ipam"] = new JsonObject
+            {
+                ["type"] = "cni-egress",
+                ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = subnet4 }), new JsonArray(new JsonObject { ["subnet"] = subnet6 })),
+            },
+        }.ToJsonString();
+        var env = new Dictionary<string, string>
+        {
+            ["CNI_COMMAND"] = "ADD", ["CNI_CONTAINERID"] = "c" + pod.Name, ["CNI_NETNS"] = pod.Path, ["CNI_IFNAME"] = "eth0",
+            ["CNI_PATH"] = CniPluginProcess.PluginDir, ["CNI_ARGS"] = $"K8S_POD_NAMESPACE={ns};K8S_POD_NAME={name}",
+        };
+        var outcome = ProcessRunner.Run("ip", ["netns", "exec", Node.Name, CniPluginProcess.Binary], Encoding.UTF8.GetBytes(config), TimeSpan.FromSeconds(30), env);
+        if (outcome.ExitCode != 0) throw new InvalidOperationException($"ADD failed: {outcome.Stdout}{outcome.Stderr}");
+        var result = JsonNode.Parse(outcome.Stdout)!;
+        var addresses = result["ips"]!.AsArray().Select(ip => IPAddress.Parse(((string)ip!["address"]!).Split('/')[0])).ToList();
+        string hostInterface = (string)result["interfaces"]![0]!["name"]!;
+        if (known) pods.Add(new PodState(ns, name, labels ?? [], addresses, ports ?? []));
+        localPods.Add(new LocalPod(ns, name, hostInterface, addresses));
+        return new Pod(pod, hostInterface, addresses);
+    }
+
+    public sealed record Pod(PodNamespace Netns, string HostInterface, IReadOnlyList<IPAddress> Addresses)
+    {
+        public string V4 => Addresses.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork).ToString();
+        public string V6 => Addresses.First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6).ToString();
+    }
+
+    public ClusterSnapshot Snapshot(params V1NetworkPolicy[] policies) => new(
+        kubeNamespaces.Select(n => new NamespaceState(n.Name, n.Labels)).ToList(), pods, policies, localPods);
+
+    /// <summary>Compiles and applies, the way the agent will.</summary>
+    public DesiredDataplane Enforce(params V1NetworkPolicy[] policies)
+    {
+        var desired = EgressCompiler.Compile(Snapshot(policies));
+        new EgressDataplane(Nft).FullSync(desired);
+        return desired;
+    }
+
+    /// <summary>Packets the class chain dropped (its final counter).</summary>
+    public long DeniedPackets(string classId)
+    {
+        string chain = Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "chain", "inet", EgressRuleset.Table, EgressRuleset.ChainOf(classId));
+        var match = System.Text.RegularExpressions.Regex.Match(chain, @"counter packets (\d+) bytes \d+ drop");
+        return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+    }
+
+    /// <summary>A TCP or UDP server in a namespace that answers with a fixed word; stopped on dispose.</summary>
+    public void Serve(PodNamespace where, int port, string reply, bool udp = false)
+    {
+        foreach (bool v6 in new[] { false, true })
+        {
+            string listen = (udp ? "UDP" : "TCP") + (v6 ? "6" : "4") + (udp ? "-RECVFROM:" : "-LISTEN:") + port + (v6 ? ",ipv6only=1" : "") + ",reuseaddr,fork";
+            var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string a in new[] { "netns", "exec", where.Name, "socat", listen, $"SYSTEM:echo {reply}" }) info.ArgumentList.Add(a);
+            servers.Add(Process.Start(info)!);
+        }
+        string probe = udp ? "-lun" : "-ltn";
+        for (int i = 0; i < 100; i++)
+        {
+            if (where.Exec("ss", "-H", probe, $"sport = :{port}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length >= 2) return;
+            Thread.Sleep(20);
+        }
+        throw new InvalidOperationException($"server on port {port} in {where.Name} did not start");
+    }
+
+    /// <summary>The reply of a server, or null when nothing came back within a second.</summary>
+    public static string? Talk(PodNamespace from, string address, int port, bool udp = false, string? source = null)
+    {
+        string target = address.Contains(':', StringComparison.Ordinal) ? $"[{address}]" : address;
+        string remote = udp
+            ? $"UDP:{target}:{port}" + (source != null ? $",bind={source}" : "")
+            : $"TCP:{target}:{port},connect-timeout=1" + (source != null ? $",bind={source}" : "");
+        var outcome = Shell.RunWithInput("ip", "ping\n", "netns", "exec", from.Name, "socat", "-T1", "-", remote);
+        string reply = outcome.Stdout.Trim();
+        return outcome.ExitCode == 0 && reply.Length > 0 ? reply : null;
+    }
+
+    public void Dispose()
+    {
+        foreach (var server in servers)
+        {
+            try { server.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            server.WaitForExit(5000);
+            server.Dispose();
+        }
+        foreach (var pod in namespaces) pod.Dispose();
+        External.Dispose();
+        Node.Dispose(); // takes the table, the veths and routes with it
+        try { Directory.Delete(stateDir, recursive: true); } catch (IOException) { }
+    }
+}
