@@ -98,7 +98,7 @@ public static class EgressRuleset
         string chain = ChainOf(egress.Id);
         text.Append(CultureInfo.InvariantCulture, $$"""
               chain {{chain}} {
-                comment "{{string.Join(", ", egress.Policies)}}"
+                comment "{{Comment(egress.Policies)}}"
                 ip daddr @{{chain}}-any-v4 accept
                 ip6 daddr @{{chain}}-any-v6 accept
                 ip daddr . meta l4proto . th dport @{{chain}}-ports-v4 accept
@@ -125,6 +125,16 @@ public static class EgressRuleset
             AddElements(text, chain + "-ports-v4", egress.Ports.Where(b => !b.Destination.IsIPv6).Select(Box));
             AddElements(text, chain + "-ports-v6", egress.Ports.Where(b => b.Destination.IsIPv6).Select(Box));
         }
+    }
+
+    /// <summary>nft caps comments at 128 bytes; a class of many policies names the first ones.</summary>
+    private static string Comment(IReadOnlyList<string> policies)
+    {
+        string all = string.Join(", ", policies);
+        if (all.Length <= 120) return all;
+        string head = all[..100];
+        int shown = head.Count(c => c == ',');
+        return string.Create(CultureInfo.InvariantCulture, $"{head[..head.LastIndexOf(',')]} +{policies.Count - shown} more");
     }
 
     private static string Box(PortBox box) =>

@@ -32,5 +32,6 @@ public sealed class NftCommand(params string[] command) : INftExecutor
         return chains;
     }
 
-    private static string FirstLines(string text, int count) => string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(count));
+    private static string FirstLines(string text, int count) =>
+        string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(count).Select(l => l.Length > 200 ? l[..200] + "..." : l));
 }

@@ -10,9 +10,7 @@ public sealed record EgressPolicy(string Key, string Namespace, LabelSelectorMat
     /// <summary>Null selector = the podSelector itself was invalid: fail closed, every pod of
     /// the namespace is isolated by this policy (and it allows nothing).</summary>
     public bool Selects(PodState pod) =>
-        pod.Namespace == Namespace && (PodSelector == null || PodSelector.Matches(ToDictionary(pod.Labels)));
-
-    private static Dictionary<string, string> ToDictionary(IReadOnlyDictionary<string, string> labels) => new(labels);
+        pod.Namespace == Namespace && (PodSelector == null || PodSelector.Matches(pod.Labels));
 }
 
 /// <summary><see cref="To"/> null = every destination; <see cref="Ports"/> null = every port and protocol.</summary>

@@ -7,14 +7,14 @@ namespace CniEgress.PolicyAgent.Policy;
 /// everything. NotIn and DoesNotExist hold for an object that lacks the key.</summary>
 public sealed class LabelSelectorMatcher
 {
-    private readonly IReadOnlyList<Func<IDictionary<string, string>, bool>> requirements;
+    private readonly IReadOnlyList<Func<IReadOnlyDictionary<string, string>, bool>> requirements;
 
-    private LabelSelectorMatcher(IReadOnlyList<Func<IDictionary<string, string>, bool>> requirements) =>
+    private LabelSelectorMatcher(IReadOnlyList<Func<IReadOnlyDictionary<string, string>, bool>> requirements) =>
         this.requirements = requirements;
 
     public static LabelSelectorMatcher Everything { get; } = new([]);
 
-    public bool Matches(IDictionary<string, string>? labels)
+    public bool Matches(IReadOnlyDictionary<string, string>? labels)
     {
         labels ??= EmptyLabels;
         foreach (var requirement in requirements)
@@ -26,7 +26,7 @@ public sealed class LabelSelectorMatcher
     /// why it is invalid, as the API server's validation would.</summary>
     public static LabelSelectorMatcher Compile(V1LabelSelector selector, string path)
     {
-        var compiled = new List<Func<IDictionary<string, string>, bool>>();
+        var compiled = new List<Func<IReadOnlyDictionary<string, string>, bool>>();
         foreach (var (key, value) in selector.MatchLabels ?? new Dictionary<string, string>())
             compiled.Add(labels => labels.TryGetValue(key, out var actual) && actual == value);
         int index = 0;

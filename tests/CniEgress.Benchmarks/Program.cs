@@ -1,12 +1,20 @@
 using CniEgress.Benchmarks;
 
-// Prints ADD/DEL latency of cni-egress (built-in IPAM and host-local) against Debian's
-// ptp + host-local, measured in the same run inside a private network namespace.
-// Run: scripts/sandbox.sh dotnet run -c Release --project tests/CniEgress.Benchmarks -- [runs]
+// plugin [runs]: ADD/DEL latency of cni-egress (built-in IPAM and host-local) against Debian's
+//   ptp + host-local, measured in the same run.
+// policy: compile + full apply of the egress dataplane at growing cluster sizes.
+// Both run inside scripts/sandbox.sh (a private network namespace):
+//   scripts/sandbox.sh dotnet tests/CniEgress.Benchmarks/bin/Release/net10.0/CniEgress.Benchmarks.dll plugin 40
 if (Environment.GetEnvironmentVariable("CNI_EGRESS_SANDBOX") != "inner")
 {
-    Console.Error.WriteLine("run me inside scripts/sandbox.sh: benchmarks create links and namespaces");
+    Console.Error.WriteLine("run me inside scripts/sandbox.sh: benchmarks create links, namespaces and nftables tables");
     return 2;
 }
-int runs = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 40;
-return PluginLatencyBenchmark.Run(runs);
+string which = args.Length > 0 ? args[0] : "plugin";
+int Number(int index, int fallback) => args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+return which switch
+{
+    "plugin" => PluginLatencyBenchmark.Run(Number(1, 40)),
+    "policy" => PolicyApplyBenchmark.Run(),
+    _ => PluginLatencyBenchmark.Run(int.Parse(which, System.Globalization.CultureInfo.InvariantCulture)),
+};
