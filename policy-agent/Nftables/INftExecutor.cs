@@ -8,8 +8,8 @@ public interface INftExecutor
     /// changes nothing.</summary>
     void Apply(string transaction);
 
-    /// <summary>The names of the chains in our table (empty when the table does not exist).</summary>
-    IReadOnlyList<string> ListChains();
+    /// <summary>The chains, sets and maps of our table (empty when the table does not exist).</summary>
+    IReadOnlyList<EgressRuleset.TableObject> ListObjects();
 }
 
 public sealed class NftException(string message) : Exception(message);

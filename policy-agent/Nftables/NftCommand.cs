@@ -21,15 +21,16 @@ public sealed class NftCommand(params string[] command) : INftExecutor
             throw new NftException($"nft refused the transaction (exit {outcome.ExitCode}): {FirstLines(outcome.Stderr, 6)}");
     }
 
-    public IReadOnlyList<string> ListChains()
+    public IReadOnlyList<EgressRuleset.TableObject> ListObjects()
     {
         var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "table", "inet", EgressRuleset.Table], [], Timeout);
         if (outcome.ExitCode != 0) return []; // no table yet
         using var document = JsonDocument.Parse(outcome.Stdout);
-        var chains = new List<string>();
+        var objects = new List<EgressRuleset.TableObject>();
         foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
-            if (item.TryGetProperty("chain", out var chain)) chains.Add(chain.GetProperty("name").GetString()!);
-        return chains;
+            foreach (string kind in new[] { "chain", "set", "map" })
+                if (item.TryGetProperty(kind, out var o)) objects.Add(new(kind, o.GetProperty("name").GetString()!));
+        return objects;
     }
 
     private static string FirstLines(string text, int count) =>

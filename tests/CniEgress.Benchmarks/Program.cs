@@ -3,8 +3,11 @@ using CniEgress.Benchmarks;
 // plugin [runs]: ADD/DEL latency of cni-egress (built-in IPAM and host-local) against Debian's
 //   ptp + host-local, measured in the same run.
 // policy: compile + full apply of the egress dataplane at growing cluster sizes.
+// datapath [cidrs] [linear rules]: connections/s and throughput with no rules, ours, a linear list.
 // Both run inside scripts/sandbox.sh (a private network namespace):
 //   scripts/sandbox.sh dotnet tests/CniEgress.Benchmarks/bin/Release/net10.0/CniEgress.Benchmarks.dll plugin 40
+if (args is ["http-server", var port])
+    return TinyHttpServer.Run(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture));
 if (Environment.GetEnvironmentVariable("CNI_EGRESS_SANDBOX") != "inner")
 {
     Console.Error.WriteLine("run me inside scripts/sandbox.sh: benchmarks create links, namespaces and nftables tables");
@@ -16,5 +19,6 @@ return which switch
 {
     "plugin" => PluginLatencyBenchmark.Run(Number(1, 40)),
     "policy" => PolicyApplyBenchmark.Run(),
+    "datapath" => DatapathBenchmark.Run(Number(1, 100_000), Number(2, 10_000)),
     _ => PluginLatencyBenchmark.Run(int.Parse(which, System.Globalization.CultureInfo.InvariantCulture)),
 };
