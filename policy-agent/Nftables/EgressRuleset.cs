@@ -22,7 +22,7 @@ public static class EgressRuleset
     /// <summary>An object of our table as the kernel lists it: kind "chain", "set" or "map".</summary>
     public readonly record struct TableObject(string Kind, string Name);
 
-    private static readonly string[] StaticSets = ["pod-interfaces", "pod-sources-v4", "pod-sources-v6"];
+    private static readonly string[] StaticSets = ["pod-sources-v4", "pod-sources-v6"];
 
     /// <summary>The whole table in one transaction: the table is never deleted (no moment without
     /// rules); its rules and elements are flushed and re-added, and the class objects in
@@ -61,26 +61,36 @@ public static class EgressRuleset
     public static string ChainOf(string classId) => ClassPrefix + classId;
 
     private static void AppendStaticDeclarations(StringBuilder text) => text.Append("""
-          set pod-interfaces { type ifname; comment "every pod veth this agent knows"; }
-          set pod-sources-v4 { type ifname . ipv4_addr; comment "the only source addresses each pod veth may use"; }
+          set pod-sources-v4 { type ifname . ipv4_addr; comment "the only source addresses each known pod veth may use"; }
           set pod-sources-v6 { type ifname . ipv6_addr; }
           map pod-class { type ifname : verdict; comment "pods isolated for egress -> their class chain"; }
           chain prerouting { type filter hook prerouting priority dstnat + 10; policy accept; }
           chain from-pod { }
+          chain from-pod-v4 { }
+          chain from-pod-v6 { }
 
         """);
 
+    // A veth the agent does not know has no entry in pod-sources, so the anti-spoofing rule also
+    // fails it closed. Per family, so a new connection meets as few rules as possible.
     private static void AppendStaticRules(StringBuilder text) => text.Append(CultureInfo.InvariantCulture, $$"""
           chain prerouting {
             iifname "{{PodInterfacePattern}}" jump from-pod
           }
           chain from-pod {
-            ct state established,related iifname . ip saddr @pod-sources-v4 accept comment "fast path: an allowed flow from its own pod"
-            ct state established,related iifname . ip6 saddr @pod-sources-v6 accept
-            iifname != @pod-interfaces counter drop comment "pod not known yet: fail closed"
-            meta nfproto ipv4 iifname . ip saddr != @pod-sources-v4 counter drop comment "spoofed source"
-            meta nfproto ipv6 ip6 saddr { ::, fe80::/10 } ip6 daddr { fe80::/10, ff02::/16 } accept comment "link-local: neighbour discovery, DAD, MLD"
-            meta nfproto ipv6 iifname . ip6 saddr != @pod-sources-v6 counter drop comment "spoofed source"
+            meta nfproto ipv4 goto from-pod-v4
+            meta nfproto ipv6 goto from-pod-v6
+          }
+          chain from-pod-v4 {
+            iifname . ip saddr != @pod-sources-v4 counter drop comment "spoofed source, or a pod not known yet: fail closed"
+            ct state established,related accept
+            ct state invalid counter drop
+            iifname vmap @pod-class
+          }
+          chain from-pod-v6 {
+            ip6 saddr { ::, fe80::/10 } ip6 daddr { fe80::/10, ff02::/16 } accept comment "link-local: neighbour discovery, DAD, MLD"
+            iifname . ip6 saddr != @pod-sources-v6 counter drop comment "spoofed source, or a pod not known yet: fail closed"
+            ct state established,related accept
             ct state invalid counter drop
             iifname vmap @pod-class
           }
@@ -89,7 +99,6 @@ public static class EgressRuleset
 
     private static void AppendStaticElements(StringBuilder text, DesiredDataplane desired)
     {
-        AddElements(text, "pod-interfaces", desired.PodSources.Select(s => s.HostInterface).Distinct().Select(Quote));
         AddElements(text, "pod-sources-v4", desired.PodSources.Where(s => !DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
         AddElements(text, "pod-sources-v6", desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
         AddElements(text, "pod-class", desired.ClassOfInterface.Select(kv => $"{Quote(kv.Key)} : goto {ChainOf(kv.Value)}"));
