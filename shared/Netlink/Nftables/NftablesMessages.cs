@@ -13,6 +13,9 @@ internal static class NftablesMessages
     public const ushort NFTA_SET_ELEM_LIST_TABLE = 1, NFTA_SET_ELEM_LIST_SET = 2, NFTA_SET_ELEM_LIST_ELEMENTS = 3;
     public const ushort NFTA_LIST_ELEM = 1, NFTA_SET_ELEM_KEY = 1, NFTA_DATA_VALUE = 1;
     public const int NFT_DATA_VALUE_MAXLEN = 64;
+    public const ushort NFTA_SET_ELEM_DATA = 2, NFTA_SET_ELEM_FLAGS = 3, NFTA_SET_ELEM_KEY_END = 10;
+    public const ushort NFTA_DATA_VERDICT = 2, NFTA_VERDICT_CODE = 1, NFTA_VERDICT_CHAIN = 2;
+    public const uint NFT_SET_ELEM_INTERVAL_END = 1;
 
     private const NetlinkMessageFlags RequestAck = NetlinkMessageFlags.Request | NetlinkMessageFlags.Ack;
 
@@ -60,6 +63,49 @@ internal static class NftablesMessages
         writer.EndMessage();
         BatchMarker(writer, NFNL_MSG_BATCH_END, sequence + 2);
     }
+
+    /// <summary>One NEWSETELEM or DELSETELEM message (acked) for a batch the caller frames with
+    /// <see cref="BatchBegin"/> and <see cref="BatchEnd"/>. Elements may carry an interval end
+    /// flag, a range end key (concatenated interval sets) and a verdict (verdict maps).</summary>
+    public static void Elements(NetlinkMessageWriter writer, uint sequence, bool add, NftFamily family, string table, string set, IReadOnlyList<NftElement> elements)
+    {
+        var flags = add ? RequestAck | NetlinkMessageFlags.Create : RequestAck;
+        writer.BeginMessage(MessageType(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM), flags, sequence);
+        writer.WriteHeader(new NfGenMessage { Family = (byte)family });
+        writer.WriteAttribute(NFTA_SET_ELEM_LIST_TABLE, table);
+        writer.WriteAttribute(NFTA_SET_ELEM_LIST_SET, set);
+        writer.BeginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
+        foreach (var element in elements)
+        {
+            writer.BeginNested(NFTA_LIST_ELEM);
+            writer.BeginNested(NFTA_SET_ELEM_KEY);
+            writer.WriteAttribute(NFTA_DATA_VALUE, element.Key);
+            writer.EndNested();
+            if (element.KeyEnd != null)
+            {
+                writer.BeginNested(NFTA_SET_ELEM_KEY_END);
+                writer.WriteAttribute(NFTA_DATA_VALUE, element.KeyEnd);
+                writer.EndNested();
+            }
+            if (element.IntervalEnd) writer.WriteAttributeBigEndian(NFTA_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+            if (add && element.Verdict is { } verdict)
+            {
+                writer.BeginNested(NFTA_SET_ELEM_DATA);
+                writer.BeginNested(NFTA_DATA_VERDICT);
+                writer.WriteAttributeBigEndian(NFTA_VERDICT_CODE, unchecked((uint)verdict.Code));
+                if (verdict.Chain != null) writer.WriteAttribute(NFTA_VERDICT_CHAIN, verdict.Chain);
+                writer.EndNested();
+                writer.EndNested();
+            }
+            writer.EndNested();
+        }
+        writer.EndNested();
+        writer.EndMessage();
+    }
+
+    public static void BatchBegin(NetlinkMessageWriter writer, uint sequence) => BatchMarker(writer, NFNL_MSG_BATCH_BEGIN, sequence);
+
+    public static void BatchEnd(NetlinkMessageWriter writer, uint sequence) => BatchMarker(writer, NFNL_MSG_BATCH_END, sequence);
 
     private static void BatchMarker(NetlinkMessageWriter writer, ushort type, uint sequence)
     {

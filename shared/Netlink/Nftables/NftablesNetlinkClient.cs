@@ -68,6 +68,29 @@ public sealed class NftablesNetlinkClient : IDisposable
         }
     }
 
+    /// <summary>Many element additions and deletions, in order, as one transaction: the kernel
+    /// applies all of them or none. Deleting an absent element or adding a present one to a map
+    /// is an error that aborts the whole transaction, so callers send exact differences.</summary>
+    public void ApplyElementChanges(NftFamily family, string table, IReadOnlyList<NftElementChange> changes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        // Several messages per set keep each under the socket's buffer size.
+        var messages = changes.Where(c => c.Elements.Count > 0)
+            .SelectMany(c => c.Elements.Chunk(200).Select(chunk => (c.Add, c.Set, Elements: (IReadOnlyList<NftElement>)chunk))).ToList();
+        if (messages.Count == 0) return;
+        lock (_gate)
+        {
+            _writer.Clear();
+            uint first = _socket.NextSequences(messages.Count + 2);
+            NftablesMessages.BatchBegin(_writer, first);
+            for (int i = 0; i < messages.Count; i++)
+                NftablesMessages.Elements(_writer, first + 1 + (uint)i, messages[i].Add, family, table, messages[i].Set, messages[i].Elements);
+            uint last = first + 1 + (uint)messages.Count;
+            NftablesMessages.BatchEnd(_writer, last);
+            _socket.ExecuteBatch($"update {messages.Count} element message(s) in table {Describe(family)} {table}", _writer.WrittenSpan, first, last, ackSequence: last - 1);
+        }
+    }
+
     public void Dispose() => _socket.Dispose();
 
     private void ApplyBatch(string operation, bool add, NftFamily family, string table, string set, IReadOnlyList<byte[]> keys)

@@ -62,6 +62,17 @@ public sealed class PolicyNode : IDisposable
 
     public INftExecutor Nft => new NftCommand("ip", "netns", "exec", Node.Name, "nft");
 
+    /// <summary>An nfnetlink client whose socket lives in the node namespace.</summary>
+    public CniEgress.Netlink.Nftables.NftablesNetlinkClient OpenNftablesClient()
+    {
+        using var ns = CniEgress.Netns.NetworkNamespace.Open(Node.Path);
+        return ns.OpenNftablesClient();
+    }
+
+    /// <summary>Our table as nft lists it, without counter values.</summary>
+    public string ListTable() => System.Text.RegularExpressions.Regex.Replace(
+        Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "table", "inet", EgressRuleset.Table), @"packets \d+ bytes \d+", "");
+
     public void Namespace(string name, Dictionary<string, string>? labels = null) => kubeNamespaces.Add((name, labels ?? []));
 
     /// <summary>Wires a pod with the real plugin (ADD in the node namespace) and records it as the
