@@ -1,32 +1,38 @@
+using CniEgress.Netlink.Nftables;
 using CniEgress.PolicyAgent.Policy;
 
 namespace CniEgress.PolicyAgent.Nftables;
 
-/// <summary>Puts a desired state into the kernel through an executor: a full sync deletes the
-/// class objects the desired state no longer has, in the same transaction that rewrites the rest.</summary>
-/// An update goes over nfnetlink as the exact element changes (cost O(change), whatever the
-/// size of the ruleset) whenever the rules themselves stay the same; otherwise it is a full sync.
+/// <summary>Puts a desired state into the kernel. A full sync (`nft -f`, one transaction) lays
+/// out the pool of slots with their rules; after it, an update is the exact element changes over
+/// nfnetlink (cost O(change), whatever the size of the ruleset), unless the pool has run out of
+/// slots, which takes a full sync with a bigger pool.</summary>
 public sealed class EgressDataplane(INftExecutor executor, INftElementWriter? elements = null, EgressRuleset.Options? options = null)
 {
     private TableContents? applied;
 
+    /// <summary>Where each class sits now (for counters, logs and the CLI).</summary>
+    public SlotAllocator? Slots => applied?.Slots;
+
     public void FullSync(DesiredDataplane desired)
     {
-        executor.Apply(EgressRuleset.FullSync(desired, executor.ListObjects(), options));
-        applied = TableContents.Of(desired);
+        var slots = SlotAllocator.Fresh(desired);
+        executor.Apply(EgressRuleset.FullSync(desired, slots, executor.ListObjects(), options));
+        applied = TableContents.Of(desired, slots);
     }
 
     /// <summary>Moves the kernel to <paramref name="desired"/>; true when it took the incremental path.</summary>
     public bool Update(DesiredDataplane desired)
     {
-        var next = TableContents.Of(desired);
-        var changes = applied == null || elements == null ? null : TableContents.Diff(applied, next);
-        if (changes == null)
+        var slots = applied == null || elements == null ? null : applied.Slots.Next(desired);
+        if (slots == null)
         {
             FullSync(desired);
             return false;
         }
-        elements!.Apply(changes);
+        var next = TableContents.Of(desired, slots);
+        var changes = TableContents.Diff(applied!, next);
+        if (changes.Count > 0) elements!.Apply(changes);
         applied = next;
         return true;
     }
@@ -35,12 +41,11 @@ public sealed class EgressDataplane(INftExecutor executor, INftElementWriter? el
 /// <summary>Applies element changes to our table as one transaction (nfnetlink in production).</summary>
 public interface INftElementWriter
 {
-    void Apply(IReadOnlyList<CniEgress.Netlink.Nftables.NftElementChange> changes);
+    void Apply(IReadOnlyList<NftElementChange> changes);
 }
 
 /// <summary>Element changes over an nfnetlink socket opened in the node's namespace.</summary>
-public sealed class NetlinkElementWriter(CniEgress.Netlink.Nftables.NftablesNetlinkClient client) : INftElementWriter
+public sealed class NetlinkElementWriter(NftablesNetlinkClient client) : INftElementWriter
 {
-    public void Apply(IReadOnlyList<CniEgress.Netlink.Nftables.NftElementChange> changes) =>
-        client.ApplyElementChanges(CniEgress.Netlink.Nftables.NftFamily.Inet, EgressRuleset.Table, changes);
+    public void Apply(IReadOnlyList<NftElementChange> changes) => client.ApplyElementChanges(NftFamily.Inet, EgressRuleset.Table, changes);
 }

@@ -4,72 +4,111 @@ using CniEgress.PolicyAgent.Policy;
 
 namespace CniEgress.PolicyAgent.Nftables;
 
-/// <summary>Renders a <see cref="DesiredDataplane"/> as one nft transaction (the `nft -f` text
-/// format) for table inet cni-egress. Rules are fixed templates; what varies is set and map
-/// contents plus, per class of pods sharing the same policies, one chain and one small chain per
-/// port group. A new connection's verdict costs a constant number of lookups whatever the number
-/// of policies, rules, pods or CIDRs: interface, source, conntrack, class map, then one interval
-/// set, one small port map and one more interval set.</summary>
+/// <summary>Renders a <see cref="DesiredDataplane"/> placed in slots as one nft transaction (the
+/// `nft -f` text format) for table inet cni-egress. Rules are fixed templates over a pool of slots
+/// (a class slot: chain, two destination sets, a port map; a group slot: chain, two destination
+/// sets); what varies is set and map contents. A new connection's verdict costs a constant number
+/// of lookups whatever the number of policies, rules, pods or CIDRs: interface and source,
+/// conntrack, class map, then one interval set, one small port map and one more interval set.</summary>
 public static class EgressRuleset
 {
     public const string Table = "cni-egress";
     public const string PodInterfacePattern = "ceg*";
     public const int DefaultLogGroup = 100;
-    public const string ClassPrefix = "egress-";
+    public const string LogPrefix = "ceg-deny ";
 
     public sealed record Options(bool Reject = false, int LogGroup = DefaultLogGroup, string LogRate = "10/second");
 
     /// <summary>An object of our table as the kernel lists it: kind "chain", "set" or "map".</summary>
     public readonly record struct TableObject(string Kind, string Name);
 
-    private static readonly string[] StaticSets = ["pod-sources-v4", "pod-sources-v6"];
-
     /// <summary>The whole table in one transaction: the table is never deleted (no moment without
-    /// rules); its rules and elements are flushed and re-added, and the class objects in
-    /// <paramref name="existing"/> that the desired state no longer has are deleted.</summary>
-    public static string FullSync(DesiredDataplane desired, IEnumerable<TableObject> existing, Options? options = null)
+    /// rules); its rules and elements are flushed and re-added, and the objects in
+    /// <paramref name="existing"/> that the layout no longer has are deleted. Every slot of the
+    /// pool gets its chain and rules, occupied or not, so later updates only change elements.</summary>
+    public static string FullSync(DesiredDataplane desired, SlotAllocator slots, IEnumerable<TableObject> existing, Options? options = null)
     {
         options ??= new Options();
-        var classes = desired.Classes.Values.Select(c => new ClassLayout(c)).ToList();
-        var wanted = classes.SelectMany(c => c.Objects()).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var objects = StaticObjects.Concat(PoolObjects(slots)).ToList();
+        var wanted = objects.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var text = new StringBuilder();
         // 1. Declare every object (a no-op for those that exist), so the flushes below can name them.
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
         AppendStaticDeclarations(text);
-        foreach (var layout in classes) layout.AppendDeclarations(text);
+        AppendPoolDeclarations(text, slots);
         text.Append("}\n");
         // 2. Empty them: `flush table` removes rules only; sets and maps are flushed one by one.
         text.Append(CultureInfo.InvariantCulture, $"flush table inet {Table}\n");
-        foreach (string set in StaticSets) Line(text, $"flush set inet {Table} {set}");
-        Line(text, $"flush map inet {Table} pod-class");
-        foreach (var o in classes.SelectMany(c => c.Objects()).Where(o => o.Kind != "chain"))
-            Line(text, $"flush {o.Kind} inet {Table} {o.Name}");
-        // 3. Class objects nobody needs any more: maps and sets first (a map element may point at a chain).
-        var stale = existing.Where(o => o.Name.StartsWith(ClassPrefix, StringComparison.Ordinal) && !wanted.Contains(o.Name))
+        foreach (var o in objects.Where(o => o.Kind != "chain")) Line(text, $"flush {o.Kind} inet {Table} {o.Name}");
+        // 3. Objects nobody needs any more: maps and sets first (a map element may point at a chain).
+        var stale = existing.Where(o => !wanted.Contains(o.Name))
             .OrderBy(o => o.Kind == "chain").ThenBy(o => o.Name, StringComparer.Ordinal);
         foreach (var o in stale) Line(text, $"delete {o.Kind} inet {Table} {o.Name}");
-        // 4. Rules and elements as the desired state has them.
+        // 4. Rules, then elements as the desired state has them.
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
         AppendStaticRules(text);
-        foreach (var layout in classes) layout.AppendRules(text, options);
+        AppendPoolRules(text, slots, options);
         text.Append("}\n");
-        AppendStaticElements(text, desired);
-        foreach (var layout in classes) layout.AppendElements(text);
+        AppendPodElements(text, desired, slots);
+        foreach (var placement in slots.Placed.Values.OrderBy(p => p.Slot)) AppendClassElements(text, placement);
         return text.ToString();
     }
 
-    public static string ChainOf(string classId) => ClassPrefix + classId;
+    private static readonly TableObject[] StaticObjects =
+    [
+        new("set", "pod-sources-v4"), new("set", "pod-sources-v6"), new("map", "pod-class"), new("set", "pod-denials"),
+        new("chain", "prerouting"), new("chain", "from-pod"), new("chain", "from-pod-v4"), new("chain", "from-pod-v6"),
+    ];
+
+    private static IEnumerable<TableObject> PoolObjects(SlotAllocator slots)
+    {
+        for (int s = 0; s < slots.ClassCapacity; s++)
+        {
+            string chain = SlotNames.ClassChain(s);
+            yield return new("chain", chain);
+            yield return new("set", chain + "-any-v4");
+            yield return new("set", chain + "-any-v6");
+            yield return new("map", chain + "-ports");
+        }
+        for (int g = 0; g < slots.GroupCapacity; g++)
+        {
+            string group = SlotNames.GroupChain(g);
+            yield return new("chain", group);
+            yield return new("set", group + "-v4");
+            yield return new("set", group + "-v6");
+        }
+    }
 
     private static void AppendStaticDeclarations(StringBuilder text) => text.Append("""
           set pod-sources-v4 { type ifname . ipv4_addr; comment "the only source addresses each known pod veth may use"; }
           set pod-sources-v6 { type ifname . ipv6_addr; }
-          map pod-class { type ifname : verdict; comment "pods isolated for egress -> their class chain"; }
+          map pod-class { type ifname : verdict; comment "pods isolated for egress -> the chain of their class"; }
+          set pod-denials { type ifname; counter; comment "per pod: packets its egress policies denied"; }
           chain prerouting { type filter hook prerouting priority dstnat + 10; policy accept; }
           chain from-pod { }
           chain from-pod-v4 { }
           chain from-pod-v6 { }
 
         """);
+
+    private static void AppendPoolDeclarations(StringBuilder text, SlotAllocator slots)
+    {
+        for (int s = 0; s < slots.ClassCapacity; s++)
+        {
+            string chain = SlotNames.ClassChain(s);
+            Line(text, $"  set {chain}-any-v4 {{ type ipv4_addr; flags interval; }}");
+            Line(text, $"  set {chain}-any-v6 {{ type ipv6_addr; flags interval; }}");
+            Line(text, $"  map {chain}-ports {{ type inet_proto . inet_service : verdict; flags interval; }}");
+            Line(text, $"  chain {chain} {{ }}");
+        }
+        for (int g = 0; g < slots.GroupCapacity; g++)
+        {
+            string group = SlotNames.GroupChain(g);
+            Line(text, $"  set {group}-v4 {{ type ipv4_addr; flags interval; }}");
+            Line(text, $"  set {group}-v6 {{ type ipv6_addr; flags interval; }}");
+            Line(text, $"  chain {group} {{ }}");
+        }
+    }
 
     // A veth the agent does not know has no entry in pod-sources, so the anti-spoofing rule also
     // fails it closed. Per family, so a new connection meets as few rules as possible.
@@ -97,90 +136,56 @@ public static class EgressRuleset
 
         """);
 
-    private static void AppendStaticElements(StringBuilder text, DesiredDataplane desired)
+    /// <summary>A class slot: destinations open on every port, then (protocol, port) to a group
+    /// slot, then the denial: counted for the pod (its element in pod-denials), logged with the
+    /// slot in the prefix (the pod is the packet's input interface), dropped or rejected.</summary>
+    private static void AppendPoolRules(StringBuilder text, SlotAllocator slots, Options options)
     {
-        AddElements(text, "pod-sources-v4", desired.PodSources.Where(s => !DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
-        AddElements(text, "pod-sources-v6", desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
-        AddElements(text, "pod-class", desired.ClassOfInterface.Select(kv => $"{Quote(kv.Key)} : goto {ChainOf(kv.Value)}"));
-    }
-
-    /// <summary>The kernel objects of one class: its chain, two interval sets of destinations open
-    /// on every port, a verdict map from (protocol, port range) to a port group, and per group a
-    /// chain with two interval sets.</summary>
-    private sealed class ClassLayout(EgressClass egress)
-    {
-        private readonly string chain = ChainOf(egress.Id);
-        private readonly PortGroups.Layout ports = PortGroups.Build(egress.Ports);
-
-        private string Group(int index) => $"{chain}-g{index}";
-
-        public IEnumerable<TableObject> Objects()
+        string verdict = options.Reject ? "reject with icmpx admin-prohibited" : "drop";
+        for (int s = 0; s < slots.ClassCapacity; s++)
         {
-            yield return new("chain", chain);
-            yield return new("set", chain + "-any-v4");
-            yield return new("set", chain + "-any-v6");
-            yield return new("map", chain + "-ports");
-            for (int g = 0; g < ports.Groups.Count; g++)
-            {
-                yield return new("chain", Group(g));
-                yield return new("set", Group(g) + "-v4");
-                yield return new("set", Group(g) + "-v6");
-            }
-        }
-
-        public void AppendDeclarations(StringBuilder text)
-        {
-            Line(text, $"  set {chain}-any-v4 {{ type ipv4_addr; flags interval; }}");
-            Line(text, $"  set {chain}-any-v6 {{ type ipv6_addr; flags interval; }}");
-            Line(text, $"  map {chain}-ports {{ type inet_proto . inet_service : verdict; flags interval; }}");
-            Line(text, $"  chain {chain} {{ }}");
-            for (int g = 0; g < ports.Groups.Count; g++)
-            {
-                Line(text, $"  set {Group(g)}-v4 {{ type ipv4_addr; flags interval; }}");
-                Line(text, $"  set {Group(g)}-v6 {{ type ipv6_addr; flags interval; }}");
-                Line(text, $"  chain {Group(g)} {{ }}");
-            }
-        }
-
-        public void AppendRules(StringBuilder text, Options options)
-        {
+            string chain = SlotNames.ClassChain(s);
             text.Append(CultureInfo.InvariantCulture, $$"""
                   chain {{chain}} {
-                    comment "{{Comment(egress.Policies)}}"
                     ip daddr @{{chain}}-any-v4 accept
                     ip6 daddr @{{chain}}-any-v6 accept
                     meta l4proto . th dport vmap @{{chain}}-ports
-                    limit rate {{options.LogRate}} log group {{options.LogGroup}} prefix "ceg-deny {{egress.Id}} "
-                    counter {{(options.Reject ? "reject with icmpx admin-prohibited" : "drop")}}
+                    iifname @pod-denials
+                    limit rate {{options.LogRate}} log group {{options.LogGroup}} prefix "{{LogPrefix}}{{chain}} "
+                    counter {{verdict}}
                   }
 
                 """);
-            for (int g = 0; g < ports.Groups.Count; g++)
-                Line(text, $"  chain {Group(g)} {{\n    ip daddr @{Group(g)}-v4 accept\n    ip6 daddr @{Group(g)}-v6 accept\n  }}");
         }
-
-        public void AppendElements(StringBuilder text)
+        for (int g = 0; g < slots.GroupCapacity; g++)
         {
-            AddElements(text, chain + "-any-v4", egress.AnyTraffic.Where(r => !r.IsIPv6).Select(r => r.ToString()));
-            AddElements(text, chain + "-any-v6", egress.AnyTraffic.Where(r => r.IsIPv6).Select(r => r.ToString()));
-            AddElements(text, chain + "-ports", ports.Entries.Select(e =>
-                $"{Protocols.Name(e.Protocol)} . {PortRange(e.FirstPort, e.LastPort)} : jump {Group(e.Group)}"));
-            for (int g = 0; g < ports.Groups.Count; g++)
-            {
-                AddElements(text, Group(g) + "-v4", ports.Groups[g].Where(r => !r.IsIPv6).Select(r => r.ToString()));
-                AddElements(text, Group(g) + "-v6", ports.Groups[g].Where(r => r.IsIPv6).Select(r => r.ToString()));
-            }
+            string group = SlotNames.GroupChain(g);
+            Line(text, $"  chain {group} {{\n    ip daddr @{group}-v4 accept\n    ip6 daddr @{group}-v6 accept\n  }}");
         }
     }
 
-    /// <summary>nft caps comments at 128 bytes; a class of many policies names the first ones.</summary>
-    private static string Comment(IReadOnlyList<string> policies)
+    private static void AppendPodElements(StringBuilder text, DesiredDataplane desired, SlotAllocator slots)
     {
-        string all = string.Join(", ", policies);
-        if (all.Length <= 120) return all;
-        string head = all[..100];
-        int shown = head.Count(c => c == ',');
-        return string.Create(CultureInfo.InvariantCulture, $"{head[..head.LastIndexOf(',')]} +{policies.Count - shown} more");
+        AddElements(text, "pod-sources-v4", desired.PodSources.Where(s => !DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
+        AddElements(text, "pod-sources-v6", desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
+        AddElements(text, "pod-class", desired.ClassOfInterface.Select(kv => $"{Quote(kv.Key)} : goto {slots.Placed[kv.Value].Chain}"));
+        AddElements(text, "pod-denials", desired.ClassOfInterface.Keys.Select(Quote));
+    }
+
+    private static void AppendClassElements(StringBuilder text, ClassPlacement placement)
+    {
+        string chain = placement.Chain;
+        var egress = placement.Class;
+        AddElements(text, chain + "-any-v4", egress.AnyTraffic.Where(r => !r.IsIPv6).Select(r => r.ToString()));
+        AddElements(text, chain + "-any-v6", egress.AnyTraffic.Where(r => r.IsIPv6).Select(r => r.ToString()));
+        AddElements(text, chain + "-ports", placement.Ports.Entries.Select(e =>
+            $"{Protocols.Name(e.Protocol)} . {PortRange(e.FirstPort, e.LastPort)} : jump {SlotNames.GroupChain(placement.GroupSlots[e.Group])}"));
+        for (int g = 0; g < placement.GroupSlots.Count; g++)
+        {
+            string group = SlotNames.GroupChain(placement.GroupSlots[g]);
+            AddElements(text, group + "-v4", placement.Ports.Groups[g].Where(r => !r.IsIPv6).Select(r => r.ToString()));
+            AddElements(text, group + "-v6", placement.Ports.Groups[g].Where(r => r.IsIPv6).Select(r => r.ToString()));
+        }
     }
 
     private static string PortRange(ushort first, ushort last) =>

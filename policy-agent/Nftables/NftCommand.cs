@@ -23,7 +23,7 @@ public sealed class NftCommand(params string[] command) : INftExecutor
 
     public IReadOnlyList<EgressRuleset.TableObject> ListObjects()
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "table", "inet", EgressRuleset.Table], [], Timeout);
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-t", "-j", "list", "table", "inet", EgressRuleset.Table], [], Timeout);
         if (outcome.ExitCode != 0) return []; // no table yet
         using var document = JsonDocument.Parse(outcome.Stdout);
         var objects = new List<EgressRuleset.TableObject>();

@@ -17,7 +17,7 @@ public static class PortGroups
     public static Layout Build(IEnumerable<PortBox> boxes)
     {
         var groups = new List<IReadOnlyList<AddressRange>>();
-        var groupBySignature = new Dictionary<string, int>(StringComparer.Ordinal);
+        var groupByDestinations = new Dictionary<IReadOnlyList<AddressRange>, int>(SequenceComparer.Instance);
         var entries = new List<PortEntry>();
         foreach (var byProtocol in boxes.GroupBy(b => b.Protocol).OrderBy(g => g.Key))
         {
@@ -34,12 +34,11 @@ public static class PortGroups
                 int group = -1;
                 if (addresses.Count > 0)
                 {
-                    string signature = string.Join(',', addresses);
-                    if (!groupBySignature.TryGetValue(signature, out group))
+                    if (!groupByDestinations.TryGetValue(addresses, out group))
                     {
                         group = groups.Count;
                         groups.Add(addresses);
-                        groupBySignature[signature] = group;
+                        groupByDestinations[addresses] = group;
                     }
                 }
                 if (open is { } o && o.Group == group && o.LastPort + 1 == first)
@@ -53,5 +52,22 @@ public static class PortGroups
             if (open is { Group: >= 0 } final) entries.Add(final);
         }
         return new Layout(groups, entries);
+    }
+
+    /// <summary>Destination lists compared by content, so port ranges with equal destinations share a group.</summary>
+    private sealed class SequenceComparer : IEqualityComparer<IReadOnlyList<AddressRange>>
+    {
+        public static readonly SequenceComparer Instance = new();
+
+        public bool Equals(IReadOnlyList<AddressRange>? x, IReadOnlyList<AddressRange>? y) =>
+            ReferenceEquals(x, y) || (x != null && y != null && x.SequenceEqual(y));
+
+        public int GetHashCode(IReadOnlyList<AddressRange> ranges)
+        {
+            var hash = new HashCode();
+            hash.Add(ranges.Count);
+            foreach (var range in ranges) hash.Add(range);
+            return hash.ToHashCode();
+        }
     }
 }

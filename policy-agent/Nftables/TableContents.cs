@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using CniEgress.Net;
 using CniEgress.Netlink.Nftables;
@@ -6,80 +5,109 @@ using CniEgress.PolicyAgent.Policy;
 
 namespace CniEgress.PolicyAgent.Nftables;
 
-/// <summary>What our table holds for a desired state, as kernel elements: per set, each logical
-/// entry (a source pair, a pod's class, a destination range) under a canonical name with the
-/// element(s) that encode it. Two of these diff into the exact element changes between them.</summary>
+/// <summary>What our table holds, as kernel elements: the per-pod sets (sources, class, denial
+/// counters) and, per placed class, the elements of its slots. Each logical entry (a source pair,
+/// a pod's class, a destination range) sits under a canonical name with the element(s) that
+/// encode it, so two of these diff into the exact element changes between them.</summary>
 public sealed class TableContents
 {
-    private TableContents(HashSet<string> structure, Dictionary<string, Dictionary<string, NftElement[]>> sets)
+    private TableContents(Dictionary<string, Dictionary<EntryKey, NftElement[]>> podSets, SlotAllocator slots)
     {
-        Structure = structure;
-        Sets = sets;
+        PodSets = podSets;
+        Slots = slots;
     }
 
-    /// <summary>Chains, sets and maps with their rules' shape (port maps included): when this
-    /// differs, rules change and only a full sync will do.</summary>
-    public HashSet<string> Structure { get; }
+    /// <summary>pod-sources-v4/-v6, pod-class and pod-denials: as many entries as local pods.</summary>
+    public Dictionary<string, Dictionary<EntryKey, NftElement[]>> PodSets { get; }
 
-    public Dictionary<string, Dictionary<string, NftElement[]>> Sets { get; }
+    public SlotAllocator Slots { get; }
 
-    public static TableContents Of(DesiredDataplane desired)
+    public static TableContents Of(DesiredDataplane desired, SlotAllocator slots)
     {
-        var structure = new HashSet<string>(StringComparer.Ordinal);
-        var sets = new Dictionary<string, Dictionary<string, NftElement[]>>(StringComparer.Ordinal)
+        Dictionary<EntryKey, NftElement[]> Sources(bool ipv6) => desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address) == ipv6)
+            .ToDictionary(s => EntryKey.Of($"{s.HostInterface} . {s.Address}"), s => new[] { new NftElement([.. Ifname(s.HostInterface), .. s.Address.GetAddressBytes()]) });
+        var podSets = new Dictionary<string, Dictionary<EntryKey, NftElement[]>>(StringComparer.Ordinal)
         {
-            ["pod-sources-v4"] = desired.PodSources.Where(s => !DataplaneVerdict.IsIPv6(s.Address))
-                .ToDictionary(s => $"{s.HostInterface} . {s.Address}", s => new[] { new NftElement(Concat(Ifname(s.HostInterface), s.Address.GetAddressBytes())) }),
-            ["pod-sources-v6"] = desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address))
-                .ToDictionary(s => $"{s.HostInterface} . {s.Address}", s => new[] { new NftElement(Concat(Ifname(s.HostInterface), s.Address.GetAddressBytes())) }),
-            ["pod-class"] = desired.ClassOfInterface.ToDictionary(kv => $"{kv.Key} : {EgressRuleset.ChainOf(kv.Value)}",
-                kv => new[] { new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(EgressRuleset.ChainOf(kv.Value))) }),
+            ["pod-sources-v4"] = Sources(ipv6: false),
+            ["pod-sources-v6"] = Sources(ipv6: true),
+            ["pod-class"] = desired.ClassOfInterface.ToDictionary(kv => EntryKey.Of($"{kv.Key} : {slots.Placed[kv.Value].Chain}"),
+                kv => new[] { new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(slots.Placed[kv.Value].Chain)) }),
+            ["pod-denials"] = desired.ClassOfInterface.Keys.ToDictionary(i => EntryKey.Of(i), i => new[] { new NftElement(Ifname(i)) }),
         };
-        foreach (var egress in desired.Classes.Values)
+        return new TableContents(podSets, slots);
+    }
+
+    /// <summary>The elements of one placed class: its destination sets, its port map (each entry a
+    /// jump to a group slot) and its group slots' destination sets.</summary>
+    internal static Dictionary<string, Dictionary<EntryKey, NftElement[]>> OfClass(ClassPlacement placement)
+    {
+        string chain = placement.Chain;
+        var sets = new Dictionary<string, Dictionary<EntryKey, NftElement[]>>(StringComparer.Ordinal)
         {
-            string chain = EgressRuleset.ChainOf(egress.Id);
-            var ports = PortGroups.Build(egress.Ports);
-            structure.Add(chain);
-            foreach (var e in ports.Entries) structure.Add($"{chain}-ports {e.Protocol} {e.FirstPort}-{e.LastPort} g{e.Group}");
-            sets[chain + "-any-v4"] = Ranges(egress.AnyTraffic, ipv6: false);
-            sets[chain + "-any-v6"] = Ranges(egress.AnyTraffic, ipv6: true);
-            for (int g = 0; g < ports.Groups.Count; g++)
-            {
-                structure.Add($"{chain}-g{g}");
-                sets[$"{chain}-g{g}-v4"] = Ranges(ports.Groups[g], ipv6: false);
-                sets[$"{chain}-g{g}-v6"] = Ranges(ports.Groups[g], ipv6: true);
-            }
+            [chain + "-any-v4"] = Ranges(placement.Class.AnyTraffic, ipv6: false),
+            [chain + "-any-v6"] = Ranges(placement.Class.AnyTraffic, ipv6: true),
+            [chain + "-ports"] = placement.Ports.Entries.ToDictionary(
+                e => new EntryKey(((UInt128)e.Protocol << 32) | ((uint)e.FirstPort << 16) | e.LastPort, (UInt128)placement.GroupSlots[e.Group]),
+                e => new[] { PortEntry(e, SlotNames.GroupChain(placement.GroupSlots[e.Group])) }),
+        };
+        for (int g = 0; g < placement.GroupSlots.Count; g++)
+        {
+            string group = SlotNames.GroupChain(placement.GroupSlots[g]);
+            sets[group + "-v4"] = Ranges(placement.Ports.Groups[g], ipv6: false);
+            sets[group + "-v6"] = Ranges(placement.Ports.Groups[g], ipv6: true);
         }
-        return new TableContents(structure, sets);
+        return sets;
     }
 
     /// <summary>The element changes from <paramref name="current"/> to <paramref name="next"/>,
-    /// deletions first; null when the structure differs (a full sync is needed).</summary>
-    public static List<NftElementChange>? Diff(TableContents current, TableContents next)
+    /// deletions first. Classes whose placement is the same object in both are not looked at, so
+    /// the cost follows what changed, not the size of the table.</summary>
+    public static List<NftElementChange> Diff(TableContents current, TableContents next)
     {
-        if (!current.Structure.SetEquals(next.Structure)) return null;
         var deletions = new List<NftElementChange>();
         var additions = new List<NftElementChange>();
-        foreach (var (set, wanted) in next.Sets)
+        Compare(current.PodSets, next.PodSets, deletions, additions);
+        // By slot: a class that inherited a gone class's slot is compared with what that slot held.
+        foreach (var (slot, before) in current.Slots.BySlot)
         {
-            var had = current.Sets.GetValueOrDefault(set) ?? [];
+            var after = next.Slots.BySlot.GetValueOrDefault(slot);
+            if (!ReferenceEquals(before, after)) Compare(before.Elements, after?.Elements ?? [], deletions, additions);
+        }
+        foreach (var (slot, after) in next.Slots.BySlot)
+            if (!current.Slots.BySlot.ContainsKey(slot)) Compare([], after.Elements, deletions, additions);
+        return [.. deletions, .. additions];
+    }
+
+    private static void Compare(Dictionary<string, Dictionary<EntryKey, NftElement[]>> before, Dictionary<string, Dictionary<EntryKey, NftElement[]>> after,
+        List<NftElementChange> deletions, List<NftElementChange> additions)
+    {
+        foreach (string set in before.Keys.Union(after.Keys))
+        {
+            var had = before.GetValueOrDefault(set) ?? [];
+            var wanted = after.GetValueOrDefault(set) ?? [];
             var removed = had.Where(kv => !wanted.ContainsKey(kv.Key)).SelectMany(kv => kv.Value).ToList();
             var added = wanted.Where(kv => !had.ContainsKey(kv.Key)).SelectMany(kv => kv.Value).ToList();
             if (removed.Count > 0) deletions.Add(new NftElementChange(false, set, removed));
             if (added.Count > 0) additions.Add(new NftElementChange(true, set, added));
         }
-        return [.. deletions, .. additions];
     }
 
     /// <summary>rbtree interval sets: a range is its start and, unless it reaches the top of the
     /// address space, an interval-end element at last + 1.</summary>
-    private static Dictionary<string, NftElement[]> Ranges(IEnumerable<AddressRange> ranges, bool ipv6) =>
-        ranges.Where(r => r.IsIPv6 == ipv6).ToDictionary(r => r.ToString(), r =>
+    private static Dictionary<EntryKey, NftElement[]> Ranges(IEnumerable<AddressRange> ranges, bool ipv6) =>
+        ranges.Where(r => r.IsIPv6 == ipv6).ToDictionary(r => new EntryKey(r.First, r.Last), r =>
         {
             var start = new NftElement(Bytes(r.First, ipv6));
             UInt128 top = ipv6 ? UInt128.MaxValue : uint.MaxValue;
             return r.Last == top ? new[] { start } : [start, new NftElement(Bytes(r.Last + 1, ipv6), IntervalEnd: true)];
         });
+
+    /// <summary>A (protocol . port range) interval in a concatenated map: each field padded to 4
+    /// bytes, the range as a start key and an inclusive end key.</summary>
+    private static NftElement PortEntry(PortGroups.PortEntry entry, string groupChain) => new(
+        Key: [entry.Protocol, 0, 0, 0, (byte)(entry.FirstPort >> 8), (byte)entry.FirstPort, 0, 0],
+        KeyEnd: [entry.Protocol, 0, 0, 0, (byte)(entry.LastPort >> 8), (byte)entry.LastPort, 0, 0],
+        Verdict: NftVerdict.Jump(groupChain));
 
     private static byte[] Bytes(UInt128 number, bool ipv6) => AddressMath.ToAddress(number, ipv6).GetAddressBytes();
 
@@ -90,6 +118,11 @@ public sealed class TableContents
         Encoding.ASCII.GetBytes(name, key);
         return key;
     }
+}
 
-    private static byte[] Concat(byte[] first, byte[] second) => [.. first, .. second];
+/// <summary>The identity of a logical entry within one set: two numbers (a range, or a port
+/// range and its group) or, for the per-pod sets, a text.</summary>
+public readonly record struct EntryKey(UInt128 A, UInt128 B, string? Text = null)
+{
+    public static EntryKey Of(string text) => new(0, 0, text);
 }

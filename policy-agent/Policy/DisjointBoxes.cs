@@ -5,52 +5,58 @@ namespace CniEgress.PolicyAgent.Policy;
 /// <summary>Rewrites (destination range × port range) boxes of one protocol so that no two
 /// overlap: the kernel's concatenated interval sets (pipapo) refuse partly overlapping elements.
 /// A sweep over destination boundaries: each elementary destination interval gets the merged
-/// port ranges of the boxes covering it, and neighbours with equal port ranges are joined.</summary>
+/// port ranges of the boxes covering it, and neighbours with equal port ranges are joined.
+/// O(n log n) for n boxes when few boxes overlap at any point, as policies' CIDRs do.</summary>
 public static class DisjointBoxes
 {
     public static IEnumerable<PortBox> Normalize(IEnumerable<PortBox> boxes)
     {
-        foreach (var group in boxes.GroupBy(b => (b.Protocol, b.Destination.IsIPv6)).OrderBy(g => g.Key))
-            foreach (var box in NormalizeOne(group.Key.Protocol, group.Key.IsIPv6, group.ToList()))
-                yield return box;
-    }
-
-    private static List<PortBox> NormalizeOne(byte protocol, bool ipv6, List<PortBox> boxes)
-    {
-        // Events: a box starts at First and ends after Last (Last + 1, or never for the top address).
-        var starts = boxes.OrderBy(b => b.Destination.First).ToList();
-        var boundaries = new SortedSet<UInt128>();
-        foreach (var b in boxes)
-        {
-            boundaries.Add(b.Destination.First);
-            if (b.Destination.Last != UInt128.MaxValue) boundaries.Add(b.Destination.Last + 1);
-        }
-        var active = new List<PortBox>();
-        int next = 0;
         var result = new List<PortBox>();
-        var points = boundaries.ToList();
-        List<(ushort First, ushort Last)>? previousPorts = null;
-        UInt128 previousStart = 0;
-        for (int i = 0; i < points.Count; i++)
-        {
-            UInt128 point = points[i];
-            active.RemoveAll(b => b.Destination.Last < point);
-            while (next < starts.Count && starts[next].Destination.First == point) active.Add(starts[next++]);
-            var ports = MergePorts(active.Select(b => (b.FirstPort, b.LastPort)));
-            UInt128 end = i + 1 < points.Count ? points[i + 1] - 1 : MaxOf(active, point);
-            if (previousPorts != null && !ports.SequenceEqual(previousPorts))
-            {
-                Emit(result, protocol, ipv6, previousStart, point - 1, previousPorts);
-                previousPorts = null;
-            }
-            if (ports.Count > 0 && previousPorts == null) { previousPorts = ports; previousStart = point; }
-            if (i + 1 == points.Count && previousPorts != null) Emit(result, protocol, ipv6, previousStart, end, previousPorts);
-        }
+        foreach (var group in boxes.GroupBy(b => (b.Protocol, b.Destination.IsIPv6)).OrderBy(g => g.Key))
+            NormalizeOne(group.Key.Protocol, group.Key.IsIPv6, group.ToArray(), result);
         return result;
     }
 
-    private static UInt128 MaxOf(List<PortBox> active, UInt128 point) =>
-        active.Count == 0 ? point : active.Max(b => b.Destination.Last);
+    private static void NormalizeOne(byte protocol, bool ipv6, PortBox[] boxes, List<PortBox> result)
+    {
+        Array.Sort(boxes, (a, b) => a.Destination.First.CompareTo(b.Destination.First));
+        // Boundaries: where a box starts, and just after it ends (none after the top address).
+        var points = new List<UInt128>(boxes.Length * 2);
+        foreach (var b in boxes)
+        {
+            points.Add(b.Destination.First);
+            if (b.Destination.Last != UInt128.MaxValue) points.Add(b.Destination.Last + 1);
+        }
+        points.Sort();
+        var active = new List<PortBox>();
+        var ports = new List<(ushort First, ushort Last)>();
+        List<(ushort First, ushort Last)>? open = null;
+        UInt128 openStart = 0, previous = 0;
+        bool hasPrevious = false;
+        int next = 0;
+        foreach (UInt128 point in points)
+        {
+            if (hasPrevious && point == previous) continue;
+            hasPrevious = true;
+            previous = point;
+            for (int i = active.Count - 1; i >= 0; i--)
+                if (active[i].Destination.Last < point) { active[i] = active[^1]; active.RemoveAt(active.Count - 1); }
+            while (next < boxes.Length && boxes[next].Destination.First == point) active.Add(boxes[next++]);
+            MergePorts(active, ports);
+            if (open != null && !SameRanges(ports, open))
+            {
+                Emit(result, protocol, ipv6, openStart, point - 1, open);
+                open = null;
+            }
+            if (ports.Count > 0 && open == null)
+            {
+                open = [.. ports];
+                openStart = point;
+            }
+        }
+        // Still open after the last boundary: only a box reaching the top address.
+        if (open != null) Emit(result, protocol, ipv6, openStart, UInt128.MaxValue >> (ipv6 ? 0 : 96), open);
+    }
 
     private static void Emit(List<PortBox> result, byte protocol, bool ipv6, UInt128 first, UInt128 last, List<(ushort First, ushort Last)> ports)
     {
@@ -58,20 +64,32 @@ public static class DisjointBoxes
             result.Add(new PortBox(new AddressRange(ipv6, first, last), protocol, from, to));
     }
 
-    private static List<(ushort First, ushort Last)> MergePorts(IEnumerable<(ushort First, ushort Last)> ranges)
+    private static void MergePorts(List<PortBox> active, List<(ushort First, ushort Last)> merged)
     {
-        var merged = new List<(ushort First, ushort Last)>();
-        foreach (var (first, last) in ranges.Order())
+        merged.Clear();
+        foreach (var box in active) merged.Add((box.FirstPort, box.LastPort));
+        if (merged.Count < 2) return;
+        merged.Sort();
+        int kept = 0;
+        for (int i = 1; i < merged.Count; i++)
         {
-            if (merged.Count > 0 && first <= merged[^1].Last + 1)
+            if (merged[i].First <= merged[kept].Last + 1)
             {
-                if (last > merged[^1].Last) merged[^1] = (merged[^1].First, last);
+                if (merged[i].Last > merged[kept].Last) merged[kept] = (merged[kept].First, merged[i].Last);
             }
             else
             {
-                merged.Add((first, last));
+                merged[++kept] = merged[i];
             }
         }
-        return merged;
+        merged.RemoveRange(kept + 1, merged.Count - kept - 1);
+    }
+
+    private static bool SameRanges(List<(ushort, ushort)> a, List<(ushort, ushort)> b)
+    {
+        if (a.Count != b.Count) return false;
+        for (int i = 0; i < a.Count; i++)
+            if (a[i] != b[i]) return false;
+        return true;
     }
 }

@@ -9,10 +9,17 @@ public sealed class LabelSelectorMatcher
 {
     private readonly IReadOnlyList<Func<IReadOnlyDictionary<string, string>, bool>> requirements;
 
-    private LabelSelectorMatcher(IReadOnlyList<Func<IReadOnlyDictionary<string, string>, bool>> requirements) =>
+    private LabelSelectorMatcher(IReadOnlyList<Func<IReadOnlyDictionary<string, string>, bool>> requirements, IReadOnlyList<KeyValuePair<string, string>> requiredLabels)
+    {
         this.requirements = requirements;
+        RequiredLabels = requiredLabels;
+    }
 
-    public static LabelSelectorMatcher Everything { get; } = new([]);
+    public static LabelSelectorMatcher Everything { get; } = new([], []);
+
+    /// <summary>The matchLabels pairs: every match carries them, so an index by label can
+    /// narrow the candidates before <see cref="Matches"/> checks the rest.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> RequiredLabels { get; }
 
     public bool Matches(IReadOnlyDictionary<string, string>? labels)
     {
@@ -47,7 +54,7 @@ public sealed class LabelSelectorMatcher
                 _ => throw new PolicyFieldException(at + ".operator", $"unknown operator '{expression.OperatorProperty}' (In, NotIn, Exists, DoesNotExist)"),
             });
         }
-        return new LabelSelectorMatcher(compiled);
+        return new LabelSelectorMatcher(compiled, (selector.MatchLabels ?? new Dictionary<string, string>()).ToList());
     }
 
     private static readonly Dictionary<string, string> EmptyLabels = [];

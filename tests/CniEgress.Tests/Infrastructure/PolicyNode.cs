@@ -75,6 +75,13 @@ public sealed class PolicyNode : IDisposable
 
     public void Namespace(string name, Dictionary<string, string>? labels = null) => kubeNamespaces.Add((name, labels ?? []));
 
+    /// <summary>New labels for a pod, as the API server would report them.</summary>
+    public void Relabel(string ns, string name, Dictionary<string, string> labels)
+    {
+        int index = pods.FindIndex(p => p.Namespace == ns && p.Name == name);
+        pods[index] = pods[index] with { Labels = labels };
+    }
+
     /// <summary>Wires a pod with the real plugin (ADD in the node namespace) and records it as the
     /// API server and the attachment store would show it.</summary>
     public Pod AddPod(string ns, string name, Dictionary<string, string>? labels = null, IReadOnlyList<ContainerPortState>? ports = null, bool known = true)
@@ -126,11 +133,11 @@ public sealed class PolicyNode : IDisposable
         return desired;
     }
 
-    /// <summary>Packets the class chain dropped (its final counter).</summary>
-    public long DeniedPackets(string classId)
+    /// <summary>Packets of this pod that its policies denied (its counter in pod-denials).</summary>
+    public long DeniedPackets(string hostInterface)
     {
-        string chain = Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "chain", "inet", EgressRuleset.Table, EgressRuleset.ChainOf(classId));
-        var match = System.Text.RegularExpressions.Regex.Match(chain, @"counter packets (\d+) bytes \d+ drop");
+        string set = Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "set", "inet", EgressRuleset.Table, "pod-denials");
+        var match = System.Text.RegularExpressions.Regex.Match(set, "\"" + hostInterface + @""" counter packets (\d+)");
         return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }
 

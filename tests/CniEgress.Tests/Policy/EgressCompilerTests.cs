@@ -84,8 +84,9 @@ public class EgressCompilerTests
     [Fact]
     public void Rendered_transaction_holds_static_rules_and_only_set_elements_vary()
     {
-        var one = EgressRuleset.FullSync(EgressCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("192.0.2.0/24")))), []);
-        var other = EgressRuleset.FullSync(EgressCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("198.51.100.0/24")))), []);
+        static string Render(DesiredDataplane desired) => EgressRuleset.FullSync(desired, SlotAllocator.Fresh(desired), []);
+        var one = Render(EgressCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("192.0.2.0/24")))));
+        var other = Render(EgressCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("198.51.100.0/24")))));
         static IEnumerable<string> Rules(string text) => text.Split('\n').Where(l => !l.StartsWith("add element", StringComparison.Ordinal));
         Assert.Equal(Rules(one), Rules(other));
         Assert.Contains("add element inet cni-egress pod-sources-v6 { \"ceg00000000000a\" . fd00::5 }", one, StringComparison.Ordinal);

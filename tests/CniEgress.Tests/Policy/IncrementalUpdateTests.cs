@@ -51,10 +51,21 @@ public class IncrementalUpdateTests
         dataplane.FullSync(widened);
         Assert.Equal(node.ListTable(), incremental);
 
-        // A new port changes the rules' shape: that one is a full sync.
+        // A new port adds a port-map entry and a group slot's elements: still elements only.
+        node.Serve(node.External, 443, "external-443");
+        Assert.Null(Talk(client.Netns, OtherExternalV4, 443));
         var withPort = AllowClient("203.0.113.0/24");
         withPort.Spec.Egress[0].Ports.Add(new V1NetworkPolicyPort { Port = 443 });
-        Assert.False(dataplane.Update(EgressCompiler.Compile(node.Snapshot(withPort))));
+        Assert.True(dataplane.Update(EgressCompiler.Compile(node.Snapshot(withPort))));
+        Assert.Equal("external-443", Talk(client.Netns, OtherExternalV4, 443));
         Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
+
+        // A pod relabelled out of every policy leaves its class; the other pod keeps it.
+        node.Relabel("team-a", "client-2", new() { ["app"] = "other" });
+        Assert.True(dataplane.Update(EgressCompiler.Compile(node.Snapshot(withPort))));
+        node.Serve(node.External, 81, "external-81");
+        Assert.Equal("external-81", Talk(second.Netns, OtherExternalV4, 81));
+        Assert.Null(Talk(client.Netns, OtherExternalV4, 81));
+        Assert.True(node.DeniedPackets(client.HostInterface) > 0, "the denied connection is counted for its pod");
     }
 }

@@ -1,0 +1,30 @@
+using CniEgress.Netlink.Nftables;
+using CniEgress.PolicyAgent.Policy;
+
+namespace CniEgress.PolicyAgent.Nftables;
+
+/// <summary>Where one class lives in the table: a class slot (chain, destination sets, port map)
+/// and one group slot per port group. Its kernel elements are encoded once, when first needed,
+/// and kept for as long as the class is unchanged, so an update never re-encodes untouched classes.</summary>
+public sealed class ClassPlacement(EgressClass egress, int slot, IReadOnlyList<int> groupSlots, PortGroups.Layout ports)
+{
+    private Dictionary<string, Dictionary<EntryKey, NftElement[]>>? elements;
+
+    public EgressClass Class { get; } = egress;
+    public int Slot { get; } = slot;
+    public IReadOnlyList<int> GroupSlots { get; } = groupSlots;
+    public PortGroups.Layout Ports { get; } = ports;
+
+    public string Chain => SlotNames.ClassChain(Slot);
+
+    /// <summary>Per set of this class's slots: each logical entry under a canonical name, with the element(s) that encode it.</summary>
+    public Dictionary<string, Dictionary<EntryKey, NftElement[]>> Elements => elements ??= TableContents.OfClass(this);
+}
+
+/// <summary>Names of the pooled objects. Slots are created empty, with their rules, by a full
+/// sync; a class then occupies one through element changes alone.</summary>
+public static class SlotNames
+{
+    public static string ClassChain(int slot) => $"class-{slot:D4}";
+    public static string GroupChain(int slot) => $"group-{slot:D4}";
+}

@@ -1,0 +1,21 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace CniEgress.PolicyAgent.Policy;
+
+/// <summary>Evaluates a packet against a compiled dataplane in process, exactly as the nftables
+/// rules do: anti-spoofing, then unisolated pods pass, then the class's two lookups.</summary>
+public static class DataplaneVerdict
+{
+    public static bool Allows(DesiredDataplane dataplane, string hostInterface, IPAddress source, IPAddress destination, byte protocol, int port)
+    {
+        var mine = dataplane.PodSources.Where(s => s.HostInterface == hostInterface).ToList();
+        if (mine.Count > 0 && !mine.Any(s => s.Address.Equals(source))) return false;
+        if (!dataplane.ClassOfInterface.TryGetValue(hostInterface, out var id)) return true;
+        var egress = dataplane.Classes[id];
+        if (egress.AnyTraffic.Any(r => r.Contains(destination))) return true;
+        return egress.Ports.Any(b => b.Contains(destination, protocol, port));
+    }
+
+    public static bool IsIPv6(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6;
+}

@@ -1,0 +1,56 @@
+using CniEgress.Net;
+
+namespace CniEgress.PolicyAgent.Policy;
+
+/// <summary>What one policy allows, as destinations open on every port and as (destination,
+/// protocol, port range) boxes; computed once however many classes include the policy.</summary>
+internal sealed record PolicyExpansion(List<AddressRange> AnyTraffic, List<PortBox> Ports)
+{
+    public static PolicyExpansion Of(EgressPolicy policy, ClusterIndex cluster)
+    {
+        var anyTraffic = new List<AddressRange>();
+        var boxes = new List<PortBox>();
+        foreach (var rule in policy.Rules)
+        {
+            // Destinations as pods (selector peers) and as ranges (ipBlocks; null = everywhere).
+            var pods = rule.To?.OfType<SelectorPeer>().SelectMany(cluster.SelectedPods).ToList() ?? [];
+            List<AddressRange>? blocks = rule.To == null ? null : rule.To.OfType<IpBlockPeer>().SelectMany(b => b.Ranges).ToList();
+            var destinations = blocks == null ? [AddressRange.All(false), AddressRange.All(true)]
+                : blocks.Concat(pods.SelectMany(p => p.Addresses).Select(AddressRange.Host)).ToList();
+            if (rule.Ports == null)
+            {
+                anyTraffic.AddRange(destinations);
+                continue;
+            }
+            foreach (var port in rule.Ports)
+            {
+                switch (port)
+                {
+                    case NumericPort n:
+                        boxes.AddRange(destinations.Select(d => new PortBox(d, n.Protocol, n.First, n.Last)));
+                        break;
+                    case NamedPort named:
+                        AddNamedPort(boxes, named, pods, blocks, cluster);
+                        break;
+                }
+            }
+        }
+        return new PolicyExpansion(anyTraffic, boxes);
+    }
+
+    /// <summary>A named port resolves per destination pod against its own container ports (name
+    /// and protocol); for an ipBlock peer, against every pod whose address the block holds.</summary>
+    private static void AddNamedPort(List<PortBox> boxes, NamedPort named, List<PodState> pods, List<AddressRange>? blocks, ClusterIndex cluster)
+    {
+        string protocol = ClusterIndex.ProtocolName(named.Protocol);
+        foreach (var pod in pods)
+            foreach (var declared in pod.Ports)
+                if (declared.Name == named.Name && declared.Protocol == protocol)
+                    boxes.AddRange(pod.Addresses.Select(a => new PortBox(AddressRange.Host(a), named.Protocol, (ushort)declared.Port, (ushort)declared.Port)));
+        if (blocks is { Count: 0 }) return;
+        var inBlocks = blocks == null ? null : new RangeLookup(blocks);
+        foreach (var (address, number) in cluster.NamedPortTargets(named))
+            if (inBlocks == null || inBlocks.Contains(address))
+                boxes.Add(new PortBox(AddressRange.Host(address), named.Protocol, (ushort)number, (ushort)number));
+    }
+}
