@@ -14,14 +14,38 @@ public sealed class EgressDataplane(INftExecutor executor, INftElementWriter? el
     /// <summary>Where each class sits now (for counters, logs and the CLI).</summary>
     public SlotAllocator? Slots => applied?.Slots;
 
+    /// <summary>Rewrites the whole table for <paramref name="desired"/> into a new generation of
+    /// slots: the structure (nft), then one nfnetlink transaction that fills it and switches every
+    /// pod over, then the old generation is deleted. Enforcement never weakens on the way: until
+    /// the switch commits the old generation serves, after it the new one.</summary>
     public void FullSync(DesiredDataplane desired)
     {
-        var slots = SlotAllocator.Fresh(desired);
-        executor.Apply(EgressRuleset.FullSync(desired, slots, executor.ListObjects(), options));
-        applied = TableContents.Of(desired, slots);
+        var existing = executor.ListObjects();
+        var slots = SlotAllocator.Fresh(desired, NextGeneration(existing));
+        var contents = TableContents.Of(desired, slots);
+        if (elements == null)
+        {
+            executor.Apply(EgressRuleset.FullSync(desired, slots, existing, options));
+        }
+        else
+        {
+            executor.Apply(EgressRuleset.Structure(slots, options));
+            elements.Apply([.. EgressRuleset.SetsToRefill(slots).Select(NftElementChange.Flush), .. TableContents.Diff(TableContents.Empty, contents)]);
+            if (EgressRuleset.Cleanup(slots, existing) is { } cleanup) executor.Apply(cleanup);
+        }
+        applied = contents;
     }
 
-    /// <summary>Moves the kernel to <paramref name="desired"/>; true when it took the incremental path.</summary>
+    /// <summary>The generation that is not live: known after our own sync, else read from the
+    /// table (a restart adopts it); "a" for an empty table.</summary>
+    private string NextGeneration(IReadOnlyList<EgressRuleset.TableObject> existing)
+    {
+        if (applied != null) return SlotNames.Other(applied.Slots.Generation);
+        return existing.Any(o => o.Name.StartsWith("a-", StringComparison.Ordinal)) ? "b" : "a";
+    }
+
+    /// <summary>Moves the kernel to <paramref name="desired"/>; true when it took the incremental
+    /// path, false when it needed a full sync (the pool ran out, or the kernel had drifted).</summary>
     public bool Update(DesiredDataplane desired)
     {
         var slots = applied == null || elements == null ? null : applied.Slots.Next(desired);
@@ -32,7 +56,17 @@ public sealed class EgressDataplane(INftExecutor executor, INftElementWriter? el
         }
         var next = TableContents.Of(desired, slots);
         var changes = TableContents.Diff(applied!, next);
-        if (changes.Count > 0) elements!.Apply(changes);
+        try
+        {
+            if (changes.Count > 0) elements!.Apply(changes);
+        }
+        catch (CniEgress.Netlink.NetlinkException)
+        {
+            // The kernel does not hold what we last wrote (someone flushed or rewrote our table):
+            // the transaction changed nothing, and a full sync puts everything right.
+            FullSync(desired);
+            return false;
+        }
         applied = next;
         return true;
     }

@@ -25,33 +25,80 @@ public static class EgressRuleset
     /// <summary>The whole table in one transaction: the table is never deleted (no moment without
     /// rules); its rules and elements are flushed and re-added, and the objects in
     /// <paramref name="existing"/> that the layout no longer has are deleted. Every slot of the
-    /// pool gets its chain and rules, occupied or not, so later updates only change elements.</summary>
+    /// pool gets its chain and rules, occupied or not, so later updates only change elements.
+    /// nft parses every element here, which is slow for 100k of them: with an nfnetlink writer
+    /// the dataplane uses <see cref="Structure"/>, elements over nfnetlink, and <see cref="Cleanup"/>.</summary>
     public static string FullSync(DesiredDataplane desired, SlotAllocator slots, IEnumerable<TableObject> existing, Options? options = null)
     {
         options ??= new Options();
-        var objects = StaticObjects.Concat(PoolObjects(slots)).ToList();
-        var wanted = objects.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var objects = Objects(slots);
         var text = new StringBuilder();
-        // 1. Declare every object (a no-op for those that exist), so the flushes below can name them.
+        AppendDeclarations(text, slots);
+        // `flush table` removes rules only; sets and maps are flushed one by one.
+        text.Append(CultureInfo.InvariantCulture, $"flush table inet {Table}\n");
+        foreach (var o in objects.Where(o => o.Kind != "chain")) Line(text, $"flush {o.Kind} inet {Table} {o.Name}");
+        AppendDeletions(text, objects, existing);
+        AppendRules(text, slots, options);
+        AppendPodElements(text, desired, slots);
+        foreach (var placement in slots.Placed.Values.OrderBy(p => p.Slot)) AppendClassElements(text, placement);
+        return text.ToString();
+    }
+
+    /// <summary>First step of a generation switch: the static objects and the pool of
+    /// <paramref name="slots"/>' generation, with their rules, in one transaction. Only those
+    /// chains are flushed (and refilled in the same transaction); the live generation keeps
+    /// enforcing untouched until the elements switch pods over.</summary>
+    public static string Structure(SlotAllocator slots, Options? options = null)
+    {
+        options ??= new Options();
+        var text = new StringBuilder();
+        AppendDeclarations(text, slots);
+        foreach (var chain in Objects(slots).Where(o => o.Kind == "chain"))
+            Line(text, $"flush chain inet {Table} {chain.Name}");
+        AppendRules(text, slots, options);
+        return text.ToString();
+    }
+
+    /// <summary>Every set and map the elements of a switch must empty first: the per-pod ones and the new generation's.</summary>
+    public static IEnumerable<string> SetsToRefill(SlotAllocator slots) => Objects(slots).Where(o => o.Kind != "chain").Select(o => o.Name);
+
+    /// <summary>Last step of a generation switch: delete what <paramref name="existing"/> holds that
+    /// the new layout does not (the old generation, nothing references it any more); null when nothing is left over.</summary>
+    public static string? Cleanup(SlotAllocator slots, IEnumerable<TableObject> existing)
+    {
+        var text = new StringBuilder();
+        AppendDeletions(text, Objects(slots), existing);
+        return text.Length == 0 ? null : text.ToString();
+    }
+
+    private static List<TableObject> Objects(SlotAllocator slots) => StaticObjects.Concat(PoolObjects(slots)).ToList();
+
+    private static void AppendDeclarations(StringBuilder text, SlotAllocator slots)
+    {
+        // Declaring an object that exists is a no-op, so this creates only what is missing.
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
         AppendStaticDeclarations(text);
         AppendPoolDeclarations(text, slots);
         text.Append("}\n");
-        // 2. Empty them: `flush table` removes rules only; sets and maps are flushed one by one.
-        text.Append(CultureInfo.InvariantCulture, $"flush table inet {Table}\n");
-        foreach (var o in objects.Where(o => o.Kind != "chain")) Line(text, $"flush {o.Kind} inet {Table} {o.Name}");
-        // 3. Objects nobody needs any more: maps and sets first (a map element may point at a chain).
-        var stale = existing.Where(o => !wanted.Contains(o.Name))
-            .OrderBy(o => o.Kind == "chain").ThenBy(o => o.Name, StringComparer.Ordinal);
-        foreach (var o in stale) Line(text, $"delete {o.Kind} inet {Table} {o.Name}");
-        // 4. Rules, then elements as the desired state has them.
+    }
+
+    /// <summary>Objects nobody needs any more. Their chains' rules go first (a rule holds the sets
+    /// it looks up), then maps and sets (a map element holds the chain it jumps to), then chains.</summary>
+    private static void AppendDeletions(StringBuilder text, List<TableObject> wanted, IEnumerable<TableObject> existing)
+    {
+        var names = wanted.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var stale = existing.Where(o => !names.Contains(o.Name)).OrderBy(o => o.Name, StringComparer.Ordinal).ToList();
+        foreach (var o in stale.Where(o => o.Kind == "chain")) Line(text, $"flush chain inet {Table} {o.Name}");
+        foreach (var o in stale.Where(o => o.Kind != "chain")) Line(text, $"delete {o.Kind} inet {Table} {o.Name}");
+        foreach (var o in stale.Where(o => o.Kind == "chain")) Line(text, $"delete chain inet {Table} {o.Name}");
+    }
+
+    private static void AppendRules(StringBuilder text, SlotAllocator slots, Options options)
+    {
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
         AppendStaticRules(text);
         AppendPoolRules(text, slots, options);
         text.Append("}\n");
-        AppendPodElements(text, desired, slots);
-        foreach (var placement in slots.Placed.Values.OrderBy(p => p.Slot)) AppendClassElements(text, placement);
-        return text.ToString();
     }
 
     private static readonly TableObject[] StaticObjects =
@@ -64,7 +111,7 @@ public static class EgressRuleset
     {
         for (int s = 0; s < slots.ClassCapacity; s++)
         {
-            string chain = SlotNames.ClassChain(s);
+            string chain = SlotNames.ClassChain(slots.Generation, s);
             yield return new("chain", chain);
             yield return new("set", chain + "-any-v4");
             yield return new("set", chain + "-any-v6");
@@ -72,7 +119,7 @@ public static class EgressRuleset
         }
         for (int g = 0; g < slots.GroupCapacity; g++)
         {
-            string group = SlotNames.GroupChain(g);
+            string group = SlotNames.GroupChain(slots.Generation, g);
             yield return new("chain", group);
             yield return new("set", group + "-v4");
             yield return new("set", group + "-v6");
@@ -95,7 +142,7 @@ public static class EgressRuleset
     {
         for (int s = 0; s < slots.ClassCapacity; s++)
         {
-            string chain = SlotNames.ClassChain(s);
+            string chain = SlotNames.ClassChain(slots.Generation, s);
             Line(text, $"  set {chain}-any-v4 {{ type ipv4_addr; flags interval; }}");
             Line(text, $"  set {chain}-any-v6 {{ type ipv6_addr; flags interval; }}");
             Line(text, $"  map {chain}-ports {{ type inet_proto . inet_service : verdict; flags interval; }}");
@@ -103,7 +150,7 @@ public static class EgressRuleset
         }
         for (int g = 0; g < slots.GroupCapacity; g++)
         {
-            string group = SlotNames.GroupChain(g);
+            string group = SlotNames.GroupChain(slots.Generation, g);
             Line(text, $"  set {group}-v4 {{ type ipv4_addr; flags interval; }}");
             Line(text, $"  set {group}-v6 {{ type ipv6_addr; flags interval; }}");
             Line(text, $"  chain {group} {{ }}");
@@ -144,7 +191,7 @@ public static class EgressRuleset
         string verdict = options.Reject ? "reject with icmpx admin-prohibited" : "drop";
         for (int s = 0; s < slots.ClassCapacity; s++)
         {
-            string chain = SlotNames.ClassChain(s);
+            string chain = SlotNames.ClassChain(slots.Generation, s);
             text.Append(CultureInfo.InvariantCulture, $$"""
                   chain {{chain}} {
                     ip daddr @{{chain}}-any-v4 accept
@@ -159,7 +206,7 @@ public static class EgressRuleset
         }
         for (int g = 0; g < slots.GroupCapacity; g++)
         {
-            string group = SlotNames.GroupChain(g);
+            string group = SlotNames.GroupChain(slots.Generation, g);
             Line(text, $"  chain {group} {{\n    ip daddr @{group}-v4 accept\n    ip6 daddr @{group}-v6 accept\n  }}");
         }
     }
@@ -179,10 +226,10 @@ public static class EgressRuleset
         AddElements(text, chain + "-any-v4", egress.AnyTraffic.Where(r => !r.IsIPv6).Select(r => r.ToString()));
         AddElements(text, chain + "-any-v6", egress.AnyTraffic.Where(r => r.IsIPv6).Select(r => r.ToString()));
         AddElements(text, chain + "-ports", placement.Ports.Entries.Select(e =>
-            $"{Protocols.Name(e.Protocol)} . {PortRange(e.FirstPort, e.LastPort)} : jump {SlotNames.GroupChain(placement.GroupSlots[e.Group])}"));
+            $"{Protocols.Name(e.Protocol)} . {PortRange(e.FirstPort, e.LastPort)} : jump {placement.GroupChain(e.Group)}"));
         for (int g = 0; g < placement.GroupSlots.Count; g++)
         {
-            string group = SlotNames.GroupChain(placement.GroupSlots[g]);
+            string group = placement.GroupChain(g);
             AddElements(text, group + "-v4", placement.Ports.Groups[g].Where(r => !r.IsIPv6).Select(r => r.ToString()));
             AddElements(text, group + "-v6", placement.Ports.Groups[g].Where(r => r.IsIPv6).Select(r => r.ToString()));
         }

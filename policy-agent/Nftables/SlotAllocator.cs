@@ -14,15 +14,19 @@ public sealed class SlotAllocator
 
     private Dictionary<int, ClassPlacement>? bySlot;
 
-    private SlotAllocator(int classCapacity, int groupCapacity, Dictionary<string, ClassPlacement> placed, SortedSet<int> freeClassSlots, SortedSet<int> freeGroupSlots, IReadOnlyDictionary<string, string> classOf)
+    private SlotAllocator(string generation, int classCapacity, int groupCapacity, Dictionary<string, ClassPlacement> placed, SortedSet<int> freeClassSlots, SortedSet<int> freeGroupSlots, IReadOnlyDictionary<string, string> classOf)
     {
         ClassOfInterface = classOf;
+        Generation = generation;
         ClassCapacity = classCapacity;
         GroupCapacity = groupCapacity;
         this.placed = placed;
         this.freeClassSlots = freeClassSlots;
         this.freeGroupSlots = freeGroupSlots;
     }
+
+    /// <summary>Which generation of pooled objects ("a" or "b") the classes sit in.</summary>
+    public string Generation { get; }
 
     public int ClassCapacity { get; }
     public int GroupCapacity { get; }
@@ -37,11 +41,11 @@ public sealed class SlotAllocator
     public IReadOnlyDictionary<string, string> ClassOfInterface { get; }
 
     /// <summary>Every class placed from slot 0, with room for as many again.</summary>
-    public static SlotAllocator Fresh(DesiredDataplane desired)
+    public static SlotAllocator Fresh(DesiredDataplane desired, string generation = "a")
     {
         var layouts = desired.Classes.Values.AsParallel().AsOrdered().Select(c => (Class: c, Ports: PortGroups.Build(c.Ports))).ToList();
         int classCapacity = Capacity(layouts.Count), groupCapacity = Capacity(layouts.Sum(l => l.Ports.Groups.Count));
-        var allocator = new SlotAllocator(classCapacity, groupCapacity, new(StringComparer.Ordinal),
+        var allocator = new SlotAllocator(generation, classCapacity, groupCapacity, new(StringComparer.Ordinal),
             new SortedSet<int>(Enumerable.Range(0, classCapacity)), new SortedSet<int>(Enumerable.Range(0, groupCapacity)), desired.ClassOfInterface);
         foreach (var (egress, ports) in layouts)
             allocator.placed[egress.Id] = allocator.Place(egress, ports, null)!;
@@ -54,7 +58,7 @@ public sealed class SlotAllocator
     /// inherits that class's slots, so only the difference between the two is written.</summary>
     public SlotAllocator? Next(DesiredDataplane desired)
     {
-        var next = new SlotAllocator(ClassCapacity, GroupCapacity, new(StringComparer.Ordinal), new(freeClassSlots), new(freeGroupSlots), desired.ClassOfInterface);
+        var next = new SlotAllocator(Generation, ClassCapacity, GroupCapacity, new(StringComparer.Ordinal), new(freeClassSlots), new(freeGroupSlots), desired.ClassOfInterface);
         var heirs = Heirs(desired);
         var inherited = heirs.Values.ToHashSet(StringComparer.Ordinal);
         // Free first (classes gone, port groups a changed class no longer has), then place.
@@ -112,7 +116,7 @@ public sealed class SlotAllocator
             if (group < 0) return null;
             groups.Add(group);
         }
-        return new ClassPlacement(egress, slot, groups, ports);
+        return new ClassPlacement(Generation, egress, slot, groups, ports);
     }
 
     private static int Take(SortedSet<int> free)

@@ -22,6 +22,9 @@ public sealed class TableContents
 
     public SlotAllocator Slots { get; }
 
+    /// <summary>A table with nothing in it: diffing against it gives every element.</summary>
+    public static readonly TableContents Empty = new([], SlotAllocator.Fresh(new DesiredDataplane([], new Dictionary<string, string>(), new Dictionary<string, EgressClass>(), [])));
+
     public static TableContents Of(DesiredDataplane desired, SlotAllocator slots)
     {
         Dictionary<EntryKey, NftElement[]> Sources(bool ipv6) => desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address) == ipv6)
@@ -48,11 +51,11 @@ public sealed class TableContents
             [chain + "-any-v6"] = Ranges(placement.Class.AnyTraffic, ipv6: true),
             [chain + "-ports"] = placement.Ports.Entries.ToDictionary(
                 e => new EntryKey(((UInt128)e.Protocol << 32) | ((uint)e.FirstPort << 16) | e.LastPort, (UInt128)placement.GroupSlots[e.Group]),
-                e => new[] { PortEntry(e, SlotNames.GroupChain(placement.GroupSlots[e.Group])) }),
+                e => new[] { PortEntry(e, placement.GroupChain(e.Group)) }),
         };
         for (int g = 0; g < placement.GroupSlots.Count; g++)
         {
-            string group = SlotNames.GroupChain(placement.GroupSlots[g]);
+            string group = placement.GroupChain(g);
             sets[group + "-v4"] = Ranges(placement.Ports.Groups[g], ipv6: false);
             sets[group + "-v6"] = Ranges(placement.Ports.Groups[g], ipv6: true);
         }

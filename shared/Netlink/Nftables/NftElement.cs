@@ -13,5 +13,11 @@ public readonly record struct NftVerdict(int Code, string? Chain)
     public static NftVerdict Jump(string chain) => new(-3, chain);
 }
 
-/// <summary>Element changes to one set, for <see cref="NftablesNetlinkClient.ApplyElementChanges"/>.</summary>
-public sealed record NftElementChange(bool Add, string Set, IReadOnlyList<NftElement> Elements);
+/// <summary>Element changes to one set, for <see cref="NftablesNetlinkClient.ApplyElementChanges"/>:
+/// additions, deletions, or (<see cref="Flush"/>) the removal of every element the set holds.</summary>
+public sealed record NftElementChange(bool Add, string Set, IReadOnlyList<NftElement> Elements)
+{
+    public bool IsFlush { get; private init; }
+
+    public static NftElementChange Flush(string set) => new(false, set, []) { IsFlush = true };
+}

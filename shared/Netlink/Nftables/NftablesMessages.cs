@@ -64,16 +64,22 @@ internal static class NftablesMessages
         BatchMarker(writer, NFNL_MSG_BATCH_END, sequence + 2);
     }
 
-    /// <summary>One NEWSETELEM or DELSETELEM message (acked) for a batch the caller frames with
+    /// <summary>One NEWSETELEM or DELSETELEM message (acked unless <paramref name="ack"/> is false) for a batch the caller frames with
     /// <see cref="BatchBegin"/> and <see cref="BatchEnd"/>. Elements may carry an interval end
-    /// flag, a range end key (concatenated interval sets) and a verdict (verdict maps).</summary>
-    public static void Elements(NetlinkMessageWriter writer, uint sequence, bool add, NftFamily family, string table, string set, IReadOnlyList<NftElement> elements)
+    /// flag, a range end key (concatenated interval sets) and a verdict (verdict maps);
+    /// <paramref name="elements"/> null: a DELSETELEM without an element list, which flushes the set.</summary>
+    public static void Elements(NetlinkMessageWriter writer, uint sequence, bool add, NftFamily family, string table, string set, IReadOnlyList<NftElement>? elements, bool ack = true)
     {
-        var flags = add ? RequestAck | NetlinkMessageFlags.Create : RequestAck;
+        var flags = (ack ? RequestAck : NetlinkMessageFlags.Request) | (add ? NetlinkMessageFlags.Create : 0);
         writer.BeginMessage(MessageType(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM), flags, sequence);
         writer.WriteHeader(new NfGenMessage { Family = (byte)family });
         writer.WriteAttribute(NFTA_SET_ELEM_LIST_TABLE, table);
         writer.WriteAttribute(NFTA_SET_ELEM_LIST_SET, set);
+        if (elements == null)
+        {
+            writer.EndMessage();
+            return;
+        }
         writer.BeginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
         foreach (var element in elements)
         {

@@ -70,13 +70,17 @@ public sealed class NftablesNetlinkClient : IDisposable
 
     /// <summary>Many element additions and deletions, in order, as one transaction: the kernel
     /// applies all of them or none. Deleting an absent element or adding a present one to a map
-    /// is an error that aborts the whole transaction, so callers send exact differences.</summary>
+    /// is an error that aborts the whole transaction, so callers send exact differences. A flush
+    /// empties a set inside the same transaction, so a set can be refilled with no moment empty.</summary>
     public void ApplyElementChanges(NftFamily family, string table, IReadOnlyList<NftElementChange> changes)
     {
         ArgumentException.ThrowIfNullOrEmpty(table);
-        // Several messages per set keep each under the socket's buffer size.
-        var messages = changes.Where(c => c.Elements.Count > 0)
-            .SelectMany(c => c.Elements.Chunk(200).Select(chunk => (c.Add, c.Set, Elements: (IReadOnlyList<NftElement>)chunk))).ToList();
+        // Several messages per set keep each attribute under 64 KiB. Only the last message asks
+        // for an ack (a failure anywhere is reported anyway): thousands of acks would overflow
+        // the receive buffer.
+        var messages = changes.SelectMany(c => c.IsFlush
+            ? [(c.Add, c.Set, Elements: (IReadOnlyList<NftElement>?)null)]
+            : c.Elements.Chunk(200).Select(chunk => (c.Add, c.Set, Elements: (IReadOnlyList<NftElement>?)chunk))).ToList();
         if (messages.Count == 0) return;
         lock (_gate)
         {
@@ -84,7 +88,7 @@ public sealed class NftablesNetlinkClient : IDisposable
             uint first = _socket.NextSequences(messages.Count + 2);
             NftablesMessages.BatchBegin(_writer, first);
             for (int i = 0; i < messages.Count; i++)
-                NftablesMessages.Elements(_writer, first + 1 + (uint)i, messages[i].Add, family, table, messages[i].Set, messages[i].Elements);
+                NftablesMessages.Elements(_writer, first + 1 + (uint)i, messages[i].Add, family, table, messages[i].Set, messages[i].Elements, ack: i == messages.Count - 1);
             uint last = first + 1 + (uint)messages.Count;
             NftablesMessages.BatchEnd(_writer, last);
             _socket.ExecuteBatch($"update {messages.Count} element message(s) in table {Describe(family)} {table}", _writer.WrittenSpan, first, last, ackSequence: last - 1);

@@ -129,7 +129,8 @@ public sealed class PolicyNode : IDisposable
     public DesiredDataplane Enforce(params V1NetworkPolicy[] policies)
     {
         var desired = EgressCompiler.Compile(Snapshot(policies));
-        new EgressDataplane(Nft).FullSync(desired);
+        using var nftables = OpenNftablesClient();
+        new EgressDataplane(Nft, new NetlinkElementWriter(nftables)).FullSync(desired);
         return desired;
     }
 

@@ -38,7 +38,7 @@ public class SlotAllocatorTests
         var after = before.Next(Desired(widened, b))!;
         Assert.Equal(before.Placed["a"].Slot, after.Placed["a"].Slot);
         var changes = TableContents.Diff(TableContents.Of(Desired(a, b), before), TableContents.Of(Desired(widened, b), after));
-        string group = SlotNames.GroupChain(after.Placed["a"].GroupSlots[0]) + "-v4";
+        string group = after.Placed["a"].GroupChain(0) + "-v4";
         Assert.Equal([(false, group), (true, group)], changes.Select(c => (c.Add, c.Set)));
         Assert.Equal(2, changes[0].Elements.Count); // the old range: start and end
     }
