@@ -188,7 +188,11 @@ public static class EgressRuleset
     /// slot in the prefix (the pod is the packet's input interface), dropped or rejected.</summary>
     private static void AppendPoolRules(StringBuilder text, SlotAllocator slots, Options options)
     {
-        string verdict = options.Reject ? "reject with icmpx admin-prohibited" : "drop";
+        // Reject: a TCP client sees its connection refused at once (RST); anything else gets
+        // ICMP administratively prohibited. Drop (the default) leaves clients to time out.
+        string verdict = options.Reject
+            ? "meta l4proto tcp counter reject with tcp reset\n    counter reject with icmpx admin-prohibited"
+            : "counter drop";
         for (int s = 0; s < slots.ClassCapacity; s++)
         {
             string chain = SlotNames.ClassChain(slots.Generation, s);
@@ -199,7 +203,7 @@ public static class EgressRuleset
                     meta l4proto . th dport vmap @{{chain}}-ports
                     iifname @pod-denials
                     limit rate {{options.LogRate}} log group {{options.LogGroup}} prefix "{{LogPrefix}}{{chain}} "
-                    counter {{verdict}}
+                    {{verdict}}
                   }
 
                 """);

@@ -126,11 +126,13 @@ public sealed class PolicyNode : IDisposable
         kubeNamespaces.Select(n => new NamespaceState(n.Name, n.Labels)).ToList(), pods, policies, localPods);
 
     /// <summary>Compiles and applies, the way the agent will.</summary>
-    public DesiredDataplane Enforce(params V1NetworkPolicy[] policies)
+    public DesiredDataplane Enforce(params V1NetworkPolicy[] policies) => Enforce(null, policies);
+
+    public DesiredDataplane Enforce(EgressRuleset.Options? options, params V1NetworkPolicy[] policies)
     {
         var desired = EgressCompiler.Compile(Snapshot(policies));
         using var nftables = OpenNftablesClient();
-        new EgressDataplane(Nft, new NetlinkElementWriter(nftables)).FullSync(desired);
+        new EgressDataplane(Nft, new NetlinkElementWriter(nftables), options).FullSync(desired);
         return desired;
     }
 

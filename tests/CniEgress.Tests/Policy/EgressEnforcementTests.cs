@@ -1,3 +1,4 @@
+using CniEgress.PolicyAgent.Nftables;
 using CniEgress.PolicyAgent.Policy;
 using CniEgress.Tests.Infrastructure;
 using k8s.Models;
@@ -110,6 +111,28 @@ public class EgressEnforcementTests
 
         node.Enforce();
         Assert.Equal("eleven", Talk(client.Netns, OtherExternalV4, 81));
+    }
+
+    [KernelFact]
+    public void Reject_refuses_TCP_at_once_and_answers_UDP_with_admin_prohibited()
+    {
+        using var node = new PolicyNode();
+        var client = node.AddPod("team-a", "client", L("app", "client"));
+        node.Serve(node.External, 80, "external");
+        node.Serve(node.External, 53, "dns", udp: true);
+        node.Enforce(new EgressRuleset.Options(Reject: true),
+            Policy("team-a", "only-eleven", L("app", "client"), To([Block(OtherExternalV4 + "/32")], Port(80))));
+        Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var tcp = client.Netns.Exec("socat", "-T3", "-", $"TCP:{ExternalV4}:80,connect-timeout=3");
+        Assert.Contains("Connection refused", tcp.Stderr, StringComparison.Ordinal); // a RST, not a timeout
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"refused after {clock.Elapsed}");
+
+        var udp = Shell.RunWithInput("ip", "ping\n", "netns", "exec", client.Netns.Name, "socat", "-T2", "-", $"UDP:{ExternalV4}:53");
+        Assert.NotEqual(0, udp.ExitCode);
+        Assert.Contains("No route to host", udp.Stderr, StringComparison.Ordinal); // ICMP administratively prohibited
+        Assert.True(node.DeniedPackets(client.HostInterface) >= 2, "both denials are counted for the pod");
     }
 
     [KernelFact]
