@@ -1,1 +1,3 @@
-return 0;
+using CniEgress.PolicyAgent.Cli;
+
+return AgentCommands.Build().Parse(args).Invoke();

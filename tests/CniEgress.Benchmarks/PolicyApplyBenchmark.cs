@@ -128,7 +128,8 @@ public static class PolicyApplyBenchmark
         var local = snapshot.LocalPods[0];
         var localState = snapshot.Pods.First(p => p.Namespace == local.Namespace && p.Name == local.Name);
         var extra = local with { Name = "extra", HostInterface = "cegffffffffffff", Addresses = [IPAddress.Parse("10.255.255.1")] };
-        var remote = snapshot.Pods[1] with { Name = "remote-new", Addresses = [IPAddress.Parse("10.254.0.1")] };
+        // Picked by the pod-selector peer (app{p+1}, named port "http") of the local pod's policies.
+        var remote = snapshot.Pods[1] with { Namespace = local.Namespace, Name = "remote-new", Addresses = [IPAddress.Parse("10.254.0.1")], Ports = [new ContainerPortState("http", 8080, "TCP")] };
         var policy = snapshot.Policies[0];
         var widened = k8s.KubernetesJson.Deserialize<V1NetworkPolicy>(k8s.KubernetesJson.Serialize(policy));
         widened.Spec.Egress[0].To[0].IpBlock.Cidr = "198.18.0.0/24";

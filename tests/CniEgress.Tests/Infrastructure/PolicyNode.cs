@@ -58,6 +58,9 @@ public sealed class PolicyNode : IDisposable
     }
 
     public PodNamespace Node { get; }
+
+    /// <summary>The plugin's stateDir for this node (its attachment records).</summary>
+    public string StateDir => stateDir;
     public PodNamespace External { get; }
 
     public INftExecutor Nft => new NftCommand("ip", "netns", "exec", Node.Name, "nft");

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using CniEgress.Netlink.Nftables;
+using CniEgress.PolicyAgent.Nftables;
+using CniEgress.PolicyAgent.Sources;
+using CniEgress.State;
+
+namespace CniEgress.PolicyAgent.Agent;
+
+/// <summary>How `egress-agent run` was asked to work.</summary>
+public sealed record AgentSettings(string ManifestFolder, string NodeName, string StateDir, EgressRuleset.Options Ruleset)
+{
+    /// <summary>Longest wait between readings when no file event arrives (events usually come first).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the kernel is checked for someone having removed our table.</summary>
+    public TimeSpan VerifyInterval { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>The agent's main loop: read the sources, reconcile, wait for a change (file events,
+/// with a bounded poll as a fallback), and now and then check that the table is still there.
+/// Stopping leaves the rules in the kernel, so pods stay enforced while the agent restarts.</summary>
+public sealed class AgentLoop(AgentSettings settings, Action<string> log)
+{
+    public int Run(CancellationToken stop)
+    {
+        var store = new AttachmentStore(settings.StateDir);
+        Directory.CreateDirectory(store.Directory);
+        using var nftables = NftablesNetlinkClient.Open();
+        var reconciler = new Reconciler(new EgressDataplane(new NftCommand("nft"), new NetlinkElementWriter(nftables), settings.Ruleset), log);
+        using var changed = new SemaphoreSlim(0);
+        using var manifests = Watch(settings.ManifestFolder, changed);
+        using var attachments = Watch(store.Directory, changed);
+        log($"egress-agent on node {settings.NodeName}: manifests {settings.ManifestFolder}, CNI state {settings.StateDir}");
+
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        var sinceVerify = Stopwatch.StartNew();
+        while (!stop.IsCancellationRequested)
+        {
+            var problems = new List<string>();
+            var objects = ManifestFolder.Read(settings.ManifestFolder, problems);
+            foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
+            reported.IntersectWith(problems);
+            var clock = Stopwatch.StartNew();
+            int changes = reconciler.Apply(objects, LocalAttachments.Read(store));
+            if (changes > 0)
+                log($"applied {changes} changed object(s) in {clock.Elapsed.TotalMilliseconds:0.0} ms ({reconciler.FullSyncs} full syncs, {reconciler.IncrementalUpdates} incremental updates so far)");
+            if (sinceVerify.Elapsed >= settings.VerifyInterval)
+            {
+                sinceVerify.Restart();
+                if (!nftables.TableExists(NftFamily.Inet, EgressRuleset.Table))
+                {
+                    log($"table inet {EgressRuleset.Table} is gone (someone deleted it): full sync");
+                    reconciler.Resync();
+                }
+            }
+            try
+            {
+                // A burst of file events becomes one reading: wait until the folder has been quiet
+                // for 100 ms (at most a second), so a file being written is read once it is whole.
+                if (changed.Wait(settings.PollInterval, stop))
+                {
+                    var burst = Stopwatch.StartNew();
+                    while (burst.Elapsed < TimeSpan.FromSeconds(1) && changed.Wait(TimeSpan.FromMilliseconds(100), stop)) { }
+                    while (changed.CurrentCount > 0) changed.Wait(0, CancellationToken.None);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        log("stopping; the kernel keeps enforcing the last state");
+        return 0;
+    }
+
+    private static FileSystemWatcher? Watch(string folder, SemaphoreSlim changed)
+    {
+        if (!Directory.Exists(folder)) return null;
+        var watcher = new FileSystemWatcher(folder) { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size };
+        void Signal(object sender, FileSystemEventArgs e) => changed.Release();
+        watcher.Created += Signal;
+        watcher.Changed += Signal;
+        watcher.Deleted += Signal;
+        watcher.Renamed += (sender, e) => changed.Release();
+        watcher.EnableRaisingEvents = true;
+        return watcher;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text;
+using CniEgress.PolicyAgent.Nftables;
+using CniEgress.PolicyAgent.Policy;
+using CniEgress.PolicyAgent.Sources;
+using k8s.Models;
+
+namespace CniEgress.PolicyAgent.Agent;
+
+/// <summary>Keeps the kernel at what the sources say: each reading is compared with the previous
+/// one object by object, only the changed objects are told to the compiler, and the dataplane
+/// applies the difference (a full sync the first time).</summary>
+public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
+{
+    private readonly EgressCompilation compilation = new();
+    private ClusterObjects cluster = ClusterObjects.Empty;
+    private IReadOnlyDictionary<string, LocalPod> local = new Dictionary<string, LocalPod>();
+    private HashSet<string> reportedProblems = new(StringComparer.Ordinal);
+    private bool synced;
+
+    public int FullSyncs { get; private set; }
+    public int IncrementalUpdates { get; private set; }
+
+    /// <summary>Applies a new reading; returns how many objects changed.</summary>
+    public int Apply(ClusterObjects next, IReadOnlyDictionary<string, LocalPod> nextLocal)
+    {
+        next = WithLocalAddresses(next, nextLocal);
+        int changes = 0;
+        changes += Changes(cluster.Namespaces, next.Namespaces, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
+        changes += Changes(cluster.Pods, next.Pods, Describe, compilation.SetPod, key => compilation.RemovePod(Namespace(key), Name(key)));
+        changes += Changes(cluster.Policies, next.Policies, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, key => compilation.RemovePolicy(Namespace(key), Name(key)));
+        changes += Changes(local, nextLocal, Describe, compilation.SetLocalPod, compilation.RemoveLocalPod);
+        cluster = next;
+        local = nextLocal;
+        if (changes == 0 && synced) return 0;
+        var desired = compilation.Build();
+        ReportProblems(desired);
+        if (!synced)
+        {
+            dataplane.FullSync(desired);
+            synced = true;
+            FullSyncs++;
+        }
+        else if (dataplane.Update(desired))
+        {
+            IncrementalUpdates++;
+        }
+        else
+        {
+            FullSyncs++;
+        }
+        return changes;
+    }
+
+    /// <summary>Rewrites the whole table from the current state (drift repair).</summary>
+    public void Resync()
+    {
+        dataplane.FullSync(compilation.Build());
+        synced = true;
+        FullSyncs++;
+    }
+
+    /// <summary>Offline manifests rarely carry status.podIPs: a local pod's addresses come from its attachment.</summary>
+    private static ClusterObjects WithLocalAddresses(ClusterObjects objects, IReadOnlyDictionary<string, LocalPod> localPods)
+    {
+        var byPod = localPods.Values.GroupBy(l => ClusterObjects.Key(l.Namespace, l.Name)).ToDictionary(g => g.Key, g => g.SelectMany(l => l.Addresses).ToList());
+        if (!objects.Pods.Values.Any(p => p.Addresses.Count == 0 && byPod.ContainsKey(ClusterObjects.Key(p.Namespace, p.Name)))) return objects;
+        var pods = objects.Pods.ToDictionary(kv => kv.Key, kv => kv.Value.Addresses.Count == 0 && byPod.TryGetValue(kv.Key, out var addresses)
+            ? kv.Value with { Addresses = addresses } : kv.Value);
+        return objects with { Pods = pods };
+    }
+
+    private static int Changes<T>(IReadOnlyDictionary<string, T> before, IReadOnlyDictionary<string, T> after,
+        Func<T, string> describe, Action<T> set, Action<string> remove)
+    {
+        int changes = 0;
+        foreach (var (key, value) in after)
+        {
+            if (before.TryGetValue(key, out var old) && describe(old) == describe(value)) continue;
+            set(value);
+            changes++;
+        }
+        foreach (string key in before.Keys.Where(k => !after.ContainsKey(k)).ToList())
+        {
+            remove(key);
+            changes++;
+        }
+        return changes;
+    }
+
+    private void ReportProblems(DesiredDataplane desired)
+    {
+        var now = desired.Problems.Select(p => p.ToString()).ToHashSet(StringComparer.Ordinal);
+        foreach (string problem in now.Where(p => !reportedProblems.Contains(p))) log("policy problem (its pods allow nothing through it): " + problem);
+        reportedProblems = now;
+    }
+
+    private static string Namespace(string key) => key[..key.IndexOf('/', StringComparison.Ordinal)];
+    private static string Name(string key) => key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..];
+
+    private static string Describe(NamespaceState ns) => ns.Name + Labels(ns.Labels);
+    private static string Describe(PodState pod) =>
+        $"{pod.Namespace}/{pod.Name}{Labels(pod.Labels)} {string.Join(',', pod.Addresses)} {string.Join(',', pod.Ports.Select(p => $"{p.Name}:{p.Port}/{p.Protocol}"))}";
+    private static string Describe(LocalPod pod) => $"{pod.Namespace}/{pod.Name} {pod.HostInterface} {string.Join(',', pod.Addresses)}";
+
+    private static string Labels(IReadOnlyDictionary<string, string> labels)
+    {
+        var text = new StringBuilder("{");
+        foreach (var (key, value) in labels.OrderBy(kv => kv.Key, StringComparer.Ordinal)) text.Append(key).Append('=').Append(value).Append(',');
+        return text.Append('}').ToString();
+    }
+}

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using CniEgress.PolicyAgent.Agent;
+using CniEgress.PolicyAgent.Nftables;
+
+namespace CniEgress.PolicyAgent.Cli;
+
+/// <summary>The command line: `run` (the agent) and `cleanup`.</summary>
+public static class AgentCommands
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("egress-agent: NetworkPolicy egress enforcement for cni-egress nodes");
+        root.Subcommands.Add(Run());
+        root.Subcommands.Add(Cleanup());
+        return root;
+    }
+
+    private static Command Run()
+    {
+        var manifests = new Option<string>("--manifests") { Description = "read Namespace, Pod and NetworkPolicy manifests from this folder (reloaded on change)", Required = true };
+        var node = new Option<string>("--node-name") { Description = "this node's name", Required = true };
+        var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
+        var reject = new Option<bool>("--reject") { Description = "reject denied connections (TCP reset, ICMP admin-prohibited) instead of dropping them" };
+        var logGroup = new Option<int>("--log-group") { Description = "NFLOG group for denied packets", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
+        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, node, stateDir, reject, logGroup };
+        command.SetAction(parsed =>
+        {
+            var settings = new AgentSettings(parsed.GetValue(manifests)!, parsed.GetValue(node)!, parsed.GetValue(stateDir)!,
+                new EgressRuleset.Options(Reject: parsed.GetValue(reject), LogGroup: parsed.GetValue(logGroup)));
+            using var stop = new CancellationTokenSource();
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
+            return Guarded(() => new AgentLoop(settings, Log).Run(stop.Token));
+        });
+        return command;
+    }
+
+    private static Command Cleanup()
+    {
+        var command = new Command("cleanup", $"remove everything the agent created on this node (table inet {EgressRuleset.Table})");
+        command.SetAction(_ => Guarded(() =>
+        {
+            using var nftables = CniEgress.Netlink.Nftables.NftablesNetlinkClient.Open();
+            if (!nftables.TableExists(CniEgress.Netlink.Nftables.NftFamily.Inet, EgressRuleset.Table))
+            {
+                Log($"table inet {EgressRuleset.Table} is not there: nothing to remove");
+                return 0;
+            }
+            new NftCommand("nft").Apply($"delete table inet {EgressRuleset.Table}\n");
+            Log($"removed table inet {EgressRuleset.Table}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>One line and exit code 1 for a failure the agent cannot handle, never a stack trace.</summary>
+    private static int Guarded(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException or IOException or UnauthorizedAccessException)
+        {
+            Log("error: " + e.Message);
+            return 1;
+        }
+    }
+
+    private static void Log(string message) =>
+        Console.Error.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {message}");
+}

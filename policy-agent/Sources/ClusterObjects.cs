@@ -1,0 +1,43 @@
+using System.Net;
+using CniEgress.PolicyAgent.Policy;
+using k8s.Models;
+
+namespace CniEgress.PolicyAgent.Sources;
+
+/// <summary>What a source (the API server or a manifest folder) says about the cluster, keyed so
+/// that two readings can be compared object by object.</summary>
+public sealed record ClusterObjects(
+    IReadOnlyDictionary<string, NamespaceState> Namespaces,
+    IReadOnlyDictionary<string, PodState> Pods,
+    IReadOnlyDictionary<string, V1NetworkPolicy> Policies)
+{
+    public static readonly ClusterObjects Empty = new(new Dictionary<string, NamespaceState>(), new Dictionary<string, PodState>(), new Dictionary<string, V1NetworkPolicy>());
+
+    public static string Key(string ns, string name) => $"{ns}/{name}";
+}
+
+/// <summary>Kubernetes objects reduced to the fields the compiler reads, so memory stays bounded.</summary>
+public static class ObjectConversion
+{
+    public static NamespaceState Namespace(V1Namespace ns) =>
+        new(ns.Metadata?.Name ?? "", Labels(ns.Metadata?.Labels, ns.Metadata?.Name));
+
+    /// <summary>A pod's addresses are status.podIPs (status.podIP for old servers); container ports with their names.</summary>
+    public static PodState Pod(V1Pod pod)
+    {
+        var addresses = (pod.Status?.PodIPs?.Select(p => p.Ip) ?? (pod.Status?.PodIP is { } single ? [single] : []))
+            .Select(ip => IPAddress.TryParse(ip, out var a) ? a : null).OfType<IPAddress>().ToList();
+        var ports = (pod.Spec?.Containers ?? []).SelectMany(c => c.Ports ?? [])
+            .Select(p => new ContainerPortState(p.Name, p.ContainerPort, p.Protocol ?? "TCP")).ToList();
+        return new PodState(pod.Metadata?.NamespaceProperty ?? "default", pod.Metadata?.Name ?? "",
+            pod.Metadata?.Labels is { } labels ? new Dictionary<string, string>(labels) : new Dictionary<string, string>(), addresses, ports);
+    }
+
+    /// <summary>The API server labels every namespace with kubernetes.io/metadata.name; manifests may not.</summary>
+    private static Dictionary<string, string> Labels(IDictionary<string, string>? labels, string? name)
+    {
+        var copy = labels is null ? new Dictionary<string, string>() : new Dictionary<string, string>(labels);
+        if (name != null) copy.TryAdd("kubernetes.io/metadata.name", name);
+        return copy;
+    }
+}

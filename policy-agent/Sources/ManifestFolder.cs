@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using CniEgress.PolicyAgent.Policy;
+using k8s.Models;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace CniEgress.PolicyAgent.Sources;
+
+/// <summary>The offline source: Namespace, Pod and NetworkPolicy manifests (several YAML documents
+/// per file) in one folder. A document that is not valid YAML, or of another kind, is reported
+/// with its file and line and skipped; everything else still applies.</summary>
+public static partial class ManifestFolder
+{
+    public static ClusterObjects Read(string folder, ICollection<string> problems)
+    {
+        var namespaces = new SortedDictionary<string, NamespaceState>(StringComparer.Ordinal);
+        var pods = new SortedDictionary<string, PodState>(StringComparer.Ordinal);
+        var policies = new SortedDictionary<string, V1NetworkPolicy>(StringComparer.Ordinal);
+        if (!Directory.Exists(folder))
+        {
+            problems.Add($"{folder}: no such folder");
+            return ClusterObjects.Empty;
+        }
+        foreach (string file in Directory.EnumerateFiles(folder).Where(IsManifest).Order(StringComparer.Ordinal))
+        {
+            string text;
+            try { text = File.ReadAllText(file); }
+            catch (IOException e) { problems.Add($"{file}: {e.Message}"); continue; }
+            foreach (var (line, document) in Documents(text))
+            {
+                string where = $"{file}:{line.ToString(CultureInfo.InvariantCulture)}";
+                try
+                {
+                    switch (KindOf(document))
+                    {
+                        case null: break; // an empty document
+                        case ("v1", "Namespace"):
+                            var ns = ObjectConversion.Namespace(k8s.KubernetesYaml.Deserialize<V1Namespace>(document));
+                            namespaces[ns.Name] = ns;
+                            break;
+                        case ("v1", "Pod"):
+                            var pod = ObjectConversion.Pod(k8s.KubernetesYaml.Deserialize<V1Pod>(document));
+                            pods[ClusterObjects.Key(pod.Namespace, pod.Name)] = pod;
+                            break;
+                        case ("networking.k8s.io/v1", "NetworkPolicy"):
+                            var policy = k8s.KubernetesYaml.Deserialize<V1NetworkPolicy>(document);
+                            policy.Metadata ??= new V1ObjectMeta();
+                            policy.Metadata.NamespaceProperty ??= "default";
+                            policies[ClusterObjects.Key(policy.Metadata.NamespaceProperty, policy.Metadata.Name)] = policy;
+                            break;
+                        case var (apiVersion, kind):
+                            problems.Add($"{where}: kind {kind} ({apiVersion}) skipped: only v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy are read");
+                            break;
+                    }
+                }
+                catch (YamlException e)
+                {
+                    // The parser may notice a problem only at the end of the document: name its last line then.
+                    int at = Math.Min(line + (int)e.Start.Line - 1, line + document.Count(c => c == '\n'));
+                    problems.Add($"{file}:{at.ToString(CultureInfo.InvariantCulture)}: {FirstLine(e.InnerException?.Message ?? e.Message)}");
+                }
+            }
+        }
+        return new ClusterObjects(namespaces, pods, policies);
+    }
+
+    private static bool IsManifest(string file) =>
+        Path.GetExtension(file) is ".yaml" or ".yml" or ".json" && !Path.GetFileName(file).StartsWith('.');
+
+    /// <summary>(apiVersion, kind) of one document; null for an empty one.</summary>
+    private static (string ApiVersion, string Kind)? KindOf(string document)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(document));
+        if (stream.Documents.Count == 0) return null;
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new YamlException(stream.Documents[0].RootNode.Start, stream.Documents[0].RootNode.End, "a manifest must be a mapping with apiVersion and kind");
+        string Field(string name) => root.Children.TryGetValue(new YamlScalarNode(name), out var node) && node is YamlScalarNode { Value: { } value }
+            ? value : throw new YamlException(root.Start, root.End, $"no {name}");
+        return (Field("apiVersion"), Field("kind"));
+    }
+
+    /// <summary>The documents of a file, each with the line it starts on, split at "---" lines so
+    /// that one broken document does not hide the others.</summary>
+    private static IEnumerable<(int Line, string Text)> Documents(string text)
+    {
+        var lines = text.Split('\n');
+        int start = 0;
+        for (int i = 0; i <= lines.Length; i++)
+        {
+            if (i < lines.Length && !Separator().IsMatch(lines[i])) continue;
+            if (i > start) yield return (start + 1, string.Join('\n', lines[start..i]));
+            start = i + 1;
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+
+    [GeneratedRegex(@"^---\s*(#.*)?\r?$")]
+    private static partial Regex Separator();
+}

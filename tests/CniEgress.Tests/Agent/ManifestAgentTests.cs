@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using CniEgress.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+using static CniEgress.Tests.Infrastructure.PolicyNode;
+
+namespace CniEgress.Tests.Agent;
+
+/// <summary>egress-agent run --manifests against plugin-wired pods: the policy in the folder is
+/// enforced, edits apply within a second, bad documents are reported with file and line while
+/// the rest applies, a killed agent leaves the rules in force, and cleanup removes them.</summary>
+public class ManifestAgentTests(ITestOutputHelper output)
+{
+    private static string Policy(string cidr) => $"""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: client-egress
+          namespace: team-a
+        spec:
+          podSelector:
+            matchLabels:
+              app: client
+          policyTypes: [Egress]
+          egress:
+          - to:
+            - ipBlock:
+                cidr: {cidr}
+            ports:
+            - port: 80
+        """;
+
+    private const string Cluster = """
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: team-a
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: client
+          namespace: team-a
+          labels:
+            app: client
+        spec:
+          containers:
+          - name: main
+            image: busybox
+        """;
+
+    [KernelFact]
+    public void Manifests_are_enforced_followed_reported_and_survive_the_agent()
+    {
+        using var node = new PolicyNode();
+        var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
+        node.Serve(node.External, 80, "external");
+        string folder = Path.Combine(node.StateDir, "manifests");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
+        File.WriteAllText(Path.Combine(folder, "policy.yaml"), Policy(OtherExternalV4 + "/32"));
+
+        using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
+        Assert.True(WaitUntil(() => Talk(client.Netns, ExternalV4, 80) == null && Talk(client.Netns, OtherExternalV4, 80) == "external", TimeSpan.FromSeconds(20)), agent.Log);
+
+        // An edit: the other address becomes the allowed one.
+        var clock = Stopwatch.StartNew();
+        Replace(Path.Combine(folder, "policy.yaml"), Policy(ExternalV4 + "/32"));
+        Assert.True(WaitUntil(() => Talk(client.Netns, ExternalV4, 80) == "external", TimeSpan.FromSeconds(5)), agent.Log);
+        output.WriteLine($"edit enforced after {clock.ElapsedMilliseconds} ms (including the probes)");
+        Assert.Null(Talk(client.Netns, OtherExternalV4, 80));
+
+        // A broken document and an unknown kind are reported with file and line; the rest applies.
+        Replace(Path.Combine(folder, "bad.yaml"), """
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: [unclosed
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: web
+            """);
+        Assert.True(agent.WaitForLog("bad.yaml:4", TimeSpan.FromSeconds(5)), agent.Log);
+        Assert.True(agent.WaitForLog("bad.yaml:6: kind Service", TimeSpan.FromSeconds(5)), agent.Log);
+        Assert.Equal("external", Talk(client.Netns, ExternalV4, 80));
+        Assert.Null(Talk(client.Netns, OtherExternalV4, 80));
+
+        // A crash leaves the kernel enforcing the last state.
+        agent.Kill();
+        Assert.Null(Talk(client.Netns, OtherExternalV4, 80));
+        Assert.Equal("external", Talk(client.Netns, ExternalV4, 80));
+
+        var cleanup = AgentProcess.RunOnce(node.Node, "cleanup");
+        Assert.True(cleanup.ExitCode == 0, cleanup.Stderr);
+        Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
+        var again = AgentProcess.RunOnce(node.Node, "cleanup");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("nothing to remove", again.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_without_its_required_options_fails_with_a_one_line_error_not_a_stack_trace()
+    {
+        var outcome = Shell.Run("dotnet", [AgentProcess.Dll, "run"]);
+        Assert.NotEqual(0, outcome.ExitCode);
+        Assert.Contains("--manifests", outcome.Stderr + outcome.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", outcome.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>As configuration tools do: write aside, then rename over (a reader never sees half a file).</summary>
+    private static void Replace(string path, string text)
+    {
+        string temporary = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".tmp");
+        File.WriteAllText(temporary, text);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static bool WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (condition()) return true;
+            Thread.Sleep(100);
+        }
+        return false;
+    }
+}
