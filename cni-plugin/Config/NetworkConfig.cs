@@ -20,8 +20,12 @@ public sealed record NetworkConfig(
     string IpamType,
     JsonObject Ipam,
     CniResult? PrevResult,
-    IReadOnlyList<AttachmentKey>? ValidAttachments)
+    IReadOnlyList<AttachmentKey>? ValidAttachments,
+    PolicyAgentMode PolicyAgent = PolicyAgentMode.Required)
 {
+    /// <summary>Where the policy agent listens for ADDs announcing their pods.</summary>
+    public string AgentSocket => System.IO.Path.Combine(StateDir, "agent.sock");
+
     public const string DefaultStateDir = "/run/cni-egress";
 
     /// <summary>ipam.type that selects the in-process allocator instead of exec'ing a plugin.</summary>
@@ -31,3 +35,19 @@ public sealed record NetworkConfig(
 }
 
 public readonly record struct AttachmentKey(string ContainerId, string IfName);
+
+/// <summary>What ADD does about the policy agent (`policyAgent` in the config).</summary>
+public enum PolicyAgentMode
+{
+    /// <summary>ADD returns only once the agent has the pod's policy in the kernel; an unreachable
+    /// agent fails the ADD with code 11 and kubelet retries. The default: no pod ever runs
+    /// before its policy.</summary>
+    Required,
+
+    /// <summary>Waits for the agent when it answers, starts the pod anyway when it does not. Risk: a
+    /// pod that starts while the agent is down runs without its NetworkPolicy until the agent is back.</summary>
+    BestEffort,
+
+    /// <summary>No agent (the plugin alone, as in its own tests).</summary>
+    Off,
+}

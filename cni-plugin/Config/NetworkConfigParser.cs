@@ -39,8 +39,17 @@ public static class NetworkConfigParser
                 JsonObject prev => CniResultJson.Parse(prev, "prevResult"),
                 _ => throw Invalid("prevResult must be an object"),
             },
-            ReadValidAttachments(raw));
+            ReadValidAttachments(raw),
+            ReadPolicyAgent(raw));
     }
+
+    private static PolicyAgentMode ReadPolicyAgent(JsonObject raw) => OptionalString(raw, "policyAgent") switch
+    {
+        null or "required" => PolicyAgentMode.Required,
+        "best-effort" => PolicyAgentMode.BestEffort,
+        "off" => PolicyAgentMode.Off,
+        var other => throw Invalid($"policyAgent '{other}' must be \"required\" (default), \"best-effort\" or \"off\""),
+    };
 
     /// <summary>VERSION only needs the version the caller speaks; everything else may be absent.</summary>
     public static CniVersion ParseVersionOnly(ReadOnlySpan<byte> stdin) =>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CniEgress.CniPlugin.Agent;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Wiring;
 using CniEgress.Net;
@@ -47,6 +48,9 @@ public static class AddCommand
             masquerade.EnsureTable(config.ClusterCidrs.Count > 0 ? config.ClusterCidrs : ipamResult.Ips.Select(ip => ip.Address.Network).Distinct().ToList());
             masquerade.Add(addresses);
         }
+
+        // Last: the pod's policy goes into the kernel before the runtime may start the container.
+        AgentHandshake.Announce(config, env.ContainerId, env.IfName);
 
         undo.Commit();
         return CniResultJson.Render(BuildResult(context, attachment, ipamResult), config.Version);

@@ -9,6 +9,9 @@ namespace CniEgress.PolicyAgent.Agent;
 /// <summary>How `egress-agent run` was asked to work.</summary>
 public sealed record AgentSettings(string ManifestFolder, string NodeName, string StateDir, EgressRuleset.Options Ruleset)
 {
+    /// <summary>Where CNI ADDs announce their pods (the plugin's default: stateDir/agent.sock).</summary>
+    public string SocketPath => Path.Combine(StateDir, "agent.sock");
+
     /// <summary>Longest wait between readings when no file event arrives (events usually come first).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -34,43 +37,95 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
 
         var reported = new HashSet<string>(StringComparer.Ordinal);
         var sinceVerify = Stopwatch.StartNew();
-        while (!stop.IsCancellationRequested)
+        AttachmentListener? listener = null;
+        try
         {
-            var problems = new List<string>();
-            var objects = ManifestFolder.Read(settings.ManifestFolder, problems);
-            foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
-            reported.IntersectWith(problems);
-            var clock = Stopwatch.StartNew();
-            int changes = reconciler.Apply(objects, LocalAttachments.Read(store));
-            if (changes > 0)
-                log($"applied {changes} changed object(s) in {clock.Elapsed.TotalMilliseconds:0.0} ms ({reconciler.FullSyncs} full syncs, {reconciler.IncrementalUpdates} incremental updates so far)");
-            if (sinceVerify.Elapsed >= settings.VerifyInterval)
+            while (!stop.IsCancellationRequested)
             {
-                sinceVerify.Restart();
-                if (!nftables.TableExists(NftFamily.Inet, EgressRuleset.Table))
-                {
-                    log($"table inet {EgressRuleset.Table} is gone (someone deleted it): full sync");
-                    reconciler.Resync();
-                }
+                ReadAndReconcile(store, reconciler, reported, nftables, sinceVerify);
+                // ADDs are served only once the first reading is in the kernel: earlier, they are
+                // refused and the plugin fails with "try again later".
+                listener ??= new AttachmentListener(settings.SocketPath, () => changed.Release());
+                if (!WaitForChange(changed, listener, stop)) break;
+                ServeAnnouncements(listener, store, reconciler);
             }
-            try
-            {
-                // A burst of file events becomes one reading: wait until the folder has been quiet
-                // for 100 ms (at most a second), so a file being written is read once it is whole.
-                if (changed.Wait(settings.PollInterval, stop))
-                {
-                    var burst = Stopwatch.StartNew();
-                    while (burst.Elapsed < TimeSpan.FromSeconds(1) && changed.Wait(TimeSpan.FromMilliseconds(100), stop)) { }
-                    while (changed.CurrentCount > 0) changed.Wait(0, CancellationToken.None);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+        }
+        finally
+        {
+            listener?.Dispose();
         }
         log("stopping; the kernel keeps enforcing the last state");
         return 0;
+    }
+
+    private void ReadAndReconcile(AttachmentStore store, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
+    {
+        var problems = new List<string>();
+        var objects = ManifestFolder.Read(settings.ManifestFolder, problems);
+        foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
+        reported.IntersectWith(problems);
+        var clock = Stopwatch.StartNew();
+        int changes = reconciler.Apply(objects, LocalAttachments.Read(store));
+        if (changes > 0)
+            log($"applied {changes} changed object(s) in {clock.Elapsed.TotalMilliseconds:0.0} ms ({reconciler.FullSyncs} full syncs, {reconciler.IncrementalUpdates} incremental updates so far)");
+        if (sinceVerify.Elapsed >= settings.VerifyInterval)
+        {
+            sinceVerify.Restart();
+            if (!nftables.TableExists(NftFamily.Inet, EgressRuleset.Table))
+            {
+                log($"table inet {EgressRuleset.Table} is gone (someone deleted it): full sync");
+                reconciler.Resync();
+            }
+        }
+    }
+
+    /// <summary>Waits for a file event or an announcement (or the poll interval). A burst of file
+    /// events becomes one reading: it waits until the folders have been quiet for 100 ms (at most
+    /// a second), so a file being written is read whole; an announcement cuts the wait short.
+    /// False when stopping.</summary>
+    private bool WaitForChange(SemaphoreSlim changed, AttachmentListener listener, CancellationToken stop)
+    {
+        try
+        {
+            if (changed.Wait(settings.PollInterval, stop))
+            {
+                var burst = Stopwatch.StartNew();
+                while (!listener.HasPending && burst.Elapsed < TimeSpan.FromSeconds(1) && changed.Wait(TimeSpan.FromMilliseconds(100), stop)) { }
+                while (changed.CurrentCount > 0) changed.Wait(0, CancellationToken.None);
+            }
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Announced attachments go in at once, reading only their own records; each ADD
+    /// hears back once its pod's state is in the kernel.</summary>
+    private void ServeAnnouncements(AttachmentListener listener, AttachmentStore store, Reconciler reconciler)
+    {
+        var announced = listener.Take();
+        if (announced.Count == 0) return;
+        var local = new Dictionary<string, Policy.LocalPod>(reconciler.Local, StringComparer.Ordinal);
+        var missing = new HashSet<AttachmentListener.Announcement>();
+        foreach (var announcement in announced)
+        {
+            if (store.Read(announcement.ContainerId, announcement.IfName) is { } record) local[record.HostInterface] = LocalAttachments.Of(record);
+            else missing.Add(announcement);
+        }
+        string? failure = null;
+        try
+        {
+            reconciler.ApplyLocal(local);
+        }
+        catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException)
+        {
+            failure = "the kernel refused the update: " + e.Message;
+            log(failure);
+        }
+        foreach (var announcement in announced)
+            announcement.Reply(failure ?? (missing.Contains(announcement) ? $"no attachment record for {announcement.ContainerId}/{announcement.IfName}" : null));
     }
 
     private static FileSystemWatcher? Watch(string folder, SemaphoreSlim changed)

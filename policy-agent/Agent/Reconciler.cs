@@ -20,6 +20,9 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
     public int FullSyncs { get; private set; }
     public int IncrementalUpdates { get; private set; }
 
+    /// <summary>The local pods as last applied, by host interface.</summary>
+    public IReadOnlyDictionary<string, LocalPod> Local => local;
+
     /// <summary>Applies a new reading; returns how many objects changed.</summary>
     public int Apply(ClusterObjects next, IReadOnlyDictionary<string, LocalPod> nextLocal)
     {
@@ -28,8 +31,18 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
         changes += Changes(cluster.Namespaces, next.Namespaces, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
         changes += Changes(cluster.Pods, next.Pods, Describe, compilation.SetPod, key => compilation.RemovePod(Namespace(key), Name(key)));
         changes += Changes(cluster.Policies, next.Policies, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, key => compilation.RemovePolicy(Namespace(key), Name(key)));
-        changes += Changes(local, nextLocal, Describe, compilation.SetLocalPod, compilation.RemoveLocalPod);
         cluster = next;
+        return ApplyLocal(nextLocal, changes);
+    }
+
+    /// <summary>New local pods only (a CNI ADD announcing its pod): O(local pods), whatever the
+    /// size of the cluster. A pod the sources do not know yet gets its addresses from here too.</summary>
+    public int ApplyLocal(IReadOnlyDictionary<string, LocalPod> nextLocal, int clusterChanges = 0)
+    {
+        int changes = clusterChanges + Changes(local, nextLocal, Describe, compilation.SetLocalPod, compilation.RemoveLocalPod);
+        foreach (var pod in nextLocal.Values.Where(l => !local.ContainsKey(l.HostInterface)))
+            if (cluster.Pods.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var known) && known.Addresses.Count == 0)
+                compilation.SetPod(known with { Addresses = pod.Addresses });
         local = nextLocal;
         if (changes == 0 && synced) return 0;
         var desired = compilation.Build();

@@ -11,12 +11,14 @@ public static class LocalAttachments
     public static IReadOnlyDictionary<string, LocalPod> Read(AttachmentStore store)
     {
         var pods = new SortedDictionary<string, LocalPod>(StringComparer.Ordinal);
-        foreach (var record in store.List())
-        {
-            var addresses = record.Addresses.Select(a => a.Split('/')[0])
-                .Select(a => IPAddress.TryParse(a, out var ip) ? ip : null).OfType<IPAddress>().ToList();
-            pods[record.HostInterface] = new LocalPod(record.PodNamespace ?? "", record.PodName ?? record.ContainerId, record.HostInterface, addresses);
-        }
+        foreach (var record in store.List()) pods[record.HostInterface] = Of(record);
         return pods;
+    }
+
+    public static LocalPod Of(AttachmentRecord record)
+    {
+        var addresses = record.Addresses.Select(a => a.Split('/')[0])
+            .Select(a => IPAddress.TryParse(a, out var ip) ? ip : null).OfType<IPAddress>().ToList();
+        return new LocalPod(record.PodNamespace ?? "", record.PodName ?? record.ContainerId, record.HostInterface, addresses);
     }
 }

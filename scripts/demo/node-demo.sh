@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-conf='{"cniVersion":"1.1.0","name":"demo","type":"cni-egress","ipMasq":true,
+conf='{"cniVersion":"1.1.0","name":"demo","type":"cni-egress","ipMasq":true,"policyAgent":"off",
   "clusterCIDRs":["10.244.0.0/16","fd00:10:244::/56"],
   "ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.244.1.0/24"}],[{"subnet":"fd00:10:244:1::/64"}]]}}'
 

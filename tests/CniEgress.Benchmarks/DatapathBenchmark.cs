@@ -118,7 +118,7 @@ public static class DatapathBenchmark
         Shell("ip", "-n", External, "addr", "add", Server + "/24", "dev", "eth0");
         Shell("ip", "-n", External, "link", "set", "eth0", "up");
         Shell("ip", "-n", External, "route", "add", "default", "via", "203.0.113.1");
-        string config = """{"cniVersion":"1.1.0","name":"dp","type":"cni-egress","mtu":1500,"stateDir":"/run/cni-egress-dp","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.77.0.0/24"}]]}}""";
+        string config = """{"cniVersion":"1.1.0","name":"dp","type":"cni-egress","mtu":1500,"stateDir":"/run/cni-egress-dp","policyAgent":"off","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.77.0.0/24"}]]}}""";
         var env = new Dictionary<string, string>
         {
             ["CNI_COMMAND"] = "ADD", ["CNI_CONTAINERID"] = "dp", ["CNI_NETNS"] = "/run/netns/" + Pod, ["CNI_IFNAME"] = "eth0",

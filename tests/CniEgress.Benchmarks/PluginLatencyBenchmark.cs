@@ -61,6 +61,7 @@ public static class PluginLatencyBenchmark
         var ipam = new JsonObject { ["type"] = scenario.IpamType, ["ranges"] = ranges };
         if (scenario.IpamType == "host-local") ipam["dataDir"] = stateDir + "/host-local";
         var config = new JsonObject { ["cniVersion"] = "1.0.0", ["name"] = name, ["type"] = scenario.Type, ["ipam"] = ipam };
+        if (scenario.Type == "cni-egress") config["policyAgent"] = "off"; // the plugin alone
         if (scenario.Type == "cni-egress") config["stateDir"] = stateDir;
         byte[] stdin = Encoding.UTF8.GetBytes(config.ToJsonString());
 

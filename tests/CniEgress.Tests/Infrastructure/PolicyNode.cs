@@ -87,29 +87,11 @@ public sealed class PolicyNode : IDisposable
 
     /// <summary>Wires a pod with the real plugin (ADD in the node namespace) and records it as the
     /// API server and the attachment store would show it.</summary>
-    public Pod AddPod(string ns, string name, Dictionary<string, string>? labels = null, IReadOnlyList<ContainerPortState>? ports = null, bool known = true)
+    public Pod AddPod(string ns, string name, Dictionary<string, string>? labels = null, IReadOnlyList<ContainerPortState>? ports = null, bool known = true, string policyAgent = "off")
     {
         var pod = new PodNamespace();
         namespaces.Add(pod);
-        string config = new JsonObject
-        {
-            ["cniVersion"] = "1.1.0",
-            ["name"] = "policy",
-            ["type"] = "cni-egress",
-            ["mtu"] = 1400,
-            ["stateDir"] = stateDir,
-            ["ipam"] = new JsonObject
-            {
-                ["type"] = "cni-egress",
-                ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = subnet4 }), new JsonArray(new JsonObject { ["subnet"] = subnet6 })),
-            },
-        }.ToJsonString();
-        var env = new Dictionary<string, string>
-        {
-            ["CNI_COMMAND"] = "ADD", ["CNI_CONTAINERID"] = "c" + pod.Name, ["CNI_NETNS"] = pod.Path, ["CNI_IFNAME"] = "eth0",
-            ["CNI_PATH"] = CniPluginProcess.PluginDir, ["CNI_ARGS"] = $"K8S_POD_NAMESPACE={ns};K8S_POD_NAME={name}",
-        };
-        var outcome = ProcessRunner.Run("ip", ["netns", "exec", Node.Name, CniPluginProcess.Binary], Encoding.UTF8.GetBytes(config), TimeSpan.FromSeconds(30), env);
+        var outcome = RunPlugin("ADD", pod, ns, name, policyAgent);
         if (outcome.ExitCode != 0) throw new InvalidOperationException($"ADD failed: {outcome.Stdout}{outcome.Stderr}");
         var result = JsonNode.Parse(outcome.Stdout)!;
         var addresses = result["ips"]!.AsArray().Select(ip => IPAddress.Parse(((string)ip!["address"]!).Split('/')[0])).ToList();
@@ -117,6 +99,33 @@ public sealed class PolicyNode : IDisposable
         if (known) pods.Add(new PodState(ns, name, labels ?? [], addresses, ports ?? []));
         localPods.Add(new LocalPod(ns, name, hostInterface, addresses));
         return new Pod(pod, hostInterface, addresses);
+    }
+
+    /// <summary>The plugin's config for this node (see <see cref="RunPlugin"/>).</summary>
+    public string PluginConfig(string policyAgent) => new JsonObject
+    {
+        ["cniVersion"] = "1.1.0",
+        ["name"] = "policy",
+        ["type"] = "cni-egress",
+        ["mtu"] = 1400,
+        ["stateDir"] = stateDir,
+        ["policyAgent"] = policyAgent,
+        ["ipam"] = new JsonObject
+        {
+            ["type"] = "cni-egress",
+            ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = subnet4 }), new JsonArray(new JsonObject { ["subnet"] = subnet6 })),
+        },
+    }.ToJsonString();
+
+    /// <summary>Execs the plugin in the node namespace as a runtime would, for a pod namespace.</summary>
+    public ProcessRunner.Outcome RunPlugin(string command, PodNamespace pod, string ns, string name, string policyAgent = "off")
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["CNI_COMMAND"] = command, ["CNI_CONTAINERID"] = "c" + pod.Name, ["CNI_NETNS"] = pod.Path, ["CNI_IFNAME"] = "eth0",
+            ["CNI_PATH"] = CniPluginProcess.PluginDir, ["CNI_ARGS"] = $"K8S_POD_NAMESPACE={ns};K8S_POD_NAME={name}",
+        };
+        return ProcessRunner.Run("ip", ["netns", "exec", Node.Name, CniPluginProcess.Binary], Encoding.UTF8.GetBytes(PluginConfig(policyAgent)), TimeSpan.FromSeconds(30), env);
     }
 
     public sealed record Pod(PodNamespace Netns, string HostInterface, IReadOnlyList<IPAddress> Addresses)

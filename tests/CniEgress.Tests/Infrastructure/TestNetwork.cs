@@ -31,6 +31,7 @@ public sealed class TestNetwork
             ["type"] = "cni-egress",
             ["ipMasq"] = ipMasq,
             ["stateDir"] = StateDir,
+            ["policyAgent"] = "off", // the plugin alone: no agent runs in these tests
             ["ipam"] = ipam,
         };
         if (mtu != null) Json["mtu"] = mtu;

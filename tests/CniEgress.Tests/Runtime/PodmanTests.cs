@@ -21,6 +21,7 @@ public class PodmanTests
             {
                 ["type"] = "cni-egress",
                 ["stateDir"] = stateDir,
+                ["policyAgent"] = "off",
                 ["ipam"] = new JsonObject
                 {
                     ["type"] = "cni-egress",

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace CniEgress.PolicyAgent.Agent;
+
+/// <summary>The CNI plugin's line to the agent: a unix socket on which an ADD announces its
+/// attachment (`{"containerId", "ifName"}`) and waits for `{"ok": true}`, sent only once the
+/// pod's policy is in the kernel. Requests are handed to the main loop; this class only talks.</summary>
+public sealed class AttachmentListener : IDisposable
+{
+    private readonly Socket socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+    private readonly BlockingCollection<Announcement> queue = [];
+    private readonly Action signal;
+    private readonly Thread acceptor;
+    private volatile bool stopping;
+
+    /// <summary>One ADD waiting for its pod to be enforced.</summary>
+    public sealed class Announcement(string containerId, string ifName, Socket client)
+    {
+        public string ContainerId { get; } = containerId;
+        public string IfName { get; } = ifName;
+
+        public void Reply(string? error)
+        {
+            var reply = error == null ? new JsonObject { ["ok"] = true } : new JsonObject { ["ok"] = false, ["error"] = error };
+            try { client.Send(Encoding.UTF8.GetBytes(reply.ToJsonString() + "\n")); }
+            catch (SocketException) { } // the plugin gave up waiting
+            finally { client.Dispose(); }
+        }
+    }
+
+    public AttachmentListener(string path, Action signal)
+    {
+        this.signal = signal;
+        File.Delete(path); // a socket file left by a previous agent
+        socket.Bind(new UnixDomainSocketEndPoint(path));
+        if (OperatingSystem.IsLinux()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite); // root only
+        socket.Listen(128);
+        acceptor = new Thread(Accept) { IsBackground = true, Name = "attachment-listener" };
+        acceptor.Start();
+    }
+
+    public bool HasPending => queue.Count > 0;
+
+    /// <summary>The announcements that arrived since the last call.</summary>
+    public List<Announcement> Take()
+    {
+        var taken = new List<Announcement>();
+        while (queue.TryTake(out var announcement)) taken.Add(announcement);
+        return taken;
+    }
+
+    public void Dispose()
+    {
+        stopping = true;
+        socket.Dispose();
+        foreach (var pending in Take()) pending.Reply("agent stopping");
+        queue.Dispose();
+    }
+
+    private void Accept()
+    {
+        while (!stopping)
+        {
+            Socket client;
+            try { client = socket.Accept(); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
+            ThreadPool.QueueUserWorkItem(_ => Read(client));
+        }
+    }
+
+    /// <summary>One request line of at most 4 KiB within 2 s; anything else is answered with an error.</summary>
+    private void Read(Socket client)
+    {
+        try
+        {
+            client.ReceiveTimeout = 2000;
+            var buffer = new byte[4096];
+            int length = 0;
+            while (length < buffer.Length && Array.IndexOf(buffer, (byte)'\n', 0, length) < 0)
+            {
+                int read = client.Receive(buffer, length, buffer.Length - length, SocketFlags.None);
+                if (read == 0) break;
+                length += read;
+            }
+            var request = JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, length)) as JsonObject;
+            string? containerId = (string?)request?["containerId"], ifName = (string?)request?["ifName"];
+            var announcement = new Announcement(containerId ?? "", ifName ?? "", client);
+            if (string.IsNullOrEmpty(containerId) || string.IsNullOrEmpty(ifName))
+            {
+                announcement.Reply("a request is {\"containerId\": ..., \"ifName\": ...}");
+                return;
+            }
+            queue.Add(announcement);
+            signal();
+        }
+        catch (Exception e) when (e is SocketException or System.Text.Json.JsonException or InvalidOperationException or ObjectDisposedException)
+        {
+            new Announcement("", "", client).Reply("unreadable request: " + e.Message);
+        }
+    }
+}

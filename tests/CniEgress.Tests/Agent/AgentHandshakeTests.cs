@@ -1,0 +1,113 @@
+using System.Globalization;
+using CniEgress.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+using static CniEgress.Tests.Infrastructure.PolicyNode;
+
+namespace CniEgress.Tests.Agent;
+
+/// <summary>ADD returns only once the agent has the pod's policy in the kernel: pods under a
+/// deny-all policy that send the moment their ADD returns leak nothing; without an agent, ADD
+/// fails with "try again later" and leaves nothing behind (unless best-effort was chosen).</summary>
+public class AgentHandshakeTests(ITestOutputHelper output)
+{
+    private const string Manifests = """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: locked}
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: open}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: deny-all-egress, namespace: locked}
+        spec:
+          podSelector: {}
+          policyTypes: [Egress]
+        """;
+
+    [KernelFact]
+    public void Without_an_agent_ADD_fails_with_try_again_later_and_leaves_nothing_unless_best_effort()
+    {
+        using var node = new PolicyNode();
+        using var pod = new PodNamespace();
+        var refused = node.RunPlugin("ADD", pod, "locked", "p", policyAgent: "required");
+        Assert.Equal(1, refused.ExitCode);
+        var error = System.Text.Json.Nodes.JsonNode.Parse(refused.Stdout)!;
+        Assert.Equal(11, (int)error["code"]!);
+        Assert.Contains("agent.sock", (string)error["msg"]!, StringComparison.Ordinal);
+        Assert.DoesNotContain("ceg", node.Node.Exec("ip", "-o", "link").Stdout, StringComparison.Ordinal); // the veth was undone
+        Assert.Empty(Directory.Exists(Path.Combine(node.StateDir, "attachments")) ? Directory.GetFiles(Path.Combine(node.StateDir, "attachments")) : []);
+
+        var started = node.RunPlugin("ADD", pod, "locked", "p", policyAgent: "best-effort");
+        Assert.True(started.ExitCode == 0, started.Stdout + started.Stderr);
+    }
+
+    [KernelFact]
+    public void Pods_that_send_the_instant_ADD_returns_leak_nothing_over_200_starts()
+    {
+        using var node = new PolicyNode();
+        string folder = Path.Combine(node.StateDir, "manifests");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Manifests);
+        // The external host counts every UDP datagram that reaches it on port 9999.
+        Shell.Ok("ip", "netns", "exec", node.External.Name, "nft", "add table inet count; add chain inet count input { type filter hook input priority 0; }; add rule inet count input udp dport 9999 counter");
+        using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
+        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+
+        // Control: a pod of a namespace without policies does get through.
+        var control = node.AddPod("open", "control", policyAgent: "required");
+        Send(control.Netns);
+        Assert.True(WaitForCount(node, 3), $"the probe reaches the external host ({Received(node)})");
+
+        var latencies = new List<double>();
+        var pods = new List<PodNamespace>();
+        try
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                var pod = new PodNamespace();
+                pods.Add(pod);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var add = node.RunPlugin("ADD", pod, "locked", "p" + i.ToString(CultureInfo.InvariantCulture), policyAgent: "required");
+                latencies.Add(clock.Elapsed.TotalMilliseconds);
+                Assert.True(add.ExitCode == 0, add.Stdout + add.Stderr + "\n" + agent.Log);
+                Send(pod);
+            }
+            Thread.Sleep(200); // anything in flight lands
+            Assert.Equal(3, Received(node));
+            latencies.Sort();
+            output.WriteLine($"ADD with the agent handshake, 200 pods: median {latencies[100]:0.0} ms, p90 {latencies[180]:0.0} ms (including `ip netns exec`)");
+        }
+        finally
+        {
+            foreach (var pod in pods)
+            {
+                node.RunPlugin("DEL", pod, "locked", "p");
+                pod.Dispose();
+            }
+        }
+    }
+
+    private static void Send(PodNamespace pod) =>
+        pod.Exec("bash", "-c", $"for k in 1 2 3; do echo leak > /dev/udp/{ExternalV4}/9999; done");
+
+    private static long Received(PolicyNode node)
+    {
+        string listing = node.External.Exec("nft", "list", "table", "inet", "count").Stdout;
+        var match = System.Text.RegularExpressions.Regex.Match(listing, @"counter packets (\d+)");
+        return match.Success ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
+    }
+
+    private static bool WaitForCount(PolicyNode node, long expected)
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            if (Received(node) >= expected) return true;
+            Thread.Sleep(100);
+        }
+        return false;
+    }
+}
