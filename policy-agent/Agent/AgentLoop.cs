@@ -29,6 +29,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         var store = new AttachmentStore(settings.StateDir);
         Directory.CreateDirectory(store.Directory);
         using var nftables = NftablesNetlinkClient.Open();
+        using var conntrack = CniEgress.Netlink.Conntrack.ConntrackClient.Open();
         var reconciler = new Reconciler(new EgressDataplane(new NftCommand("nft"), new NetlinkElementWriter(nftables), settings.Ruleset), log);
         using var changed = new SemaphoreSlim(0);
         using var manifests = Watch(settings.ManifestFolder, changed);
@@ -42,7 +43,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         {
             while (!stop.IsCancellationRequested)
             {
-                ReadAndReconcile(store, reconciler, reported, nftables, sinceVerify);
+                if (ReadAndReconcile(store, reconciler, reported, nftables, sinceVerify)) StopDeniedFlows(reconciler, conntrack);
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
                 listener ??= new AttachmentListener(settings.SocketPath, () => changed.Release());
@@ -58,7 +59,8 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         return 0;
     }
 
-    private void ReadAndReconcile(AttachmentStore store, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
+    /// <summary>True when something changed in the kernel.</summary>
+    private bool ReadAndReconcile(AttachmentStore store, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
     {
         var problems = new List<string>();
         var objects = ManifestFolder.Read(settings.ManifestFolder, problems);
@@ -75,7 +77,26 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             {
                 log($"table inet {EgressRuleset.Table} is gone (someone deleted it): full sync");
                 reconciler.Resync();
+                return true;
             }
+        }
+        return changes > 0;
+    }
+
+    /// <summary>After a change, flows a tightened policy denies stop at their next packet (new
+    /// local pods have no flows yet, so ADDs skip this).</summary>
+    private void StopDeniedFlows(Reconciler reconciler, CniEgress.Netlink.Conntrack.ConntrackClient conntrack)
+    {
+        if (reconciler.Desired is not { } desired) return;
+        try
+        {
+            int stopped = ConntrackSweeper.Sweep(desired, conntrack.List(),
+                flow => conntrack.SetMark(flow, EgressRuleset.DeniedFlowMark, EgressRuleset.DeniedFlowMark));
+            if (stopped > 0) log($"stopped {stopped} established connection(s) that the policies now deny");
+        }
+        catch (CniEgress.Netlink.NetlinkException e)
+        {
+            log("conntrack sweep failed (denied established connections may live on until they end): " + e.Message);
         }
     }
 

@@ -17,6 +17,9 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
     private HashSet<string> reportedProblems = new(StringComparer.Ordinal);
     private bool synced;
 
+    /// <summary>What the kernel was last told to hold.</summary>
+    public DesiredDataplane? Desired { get; private set; }
+
     public int FullSyncs { get; private set; }
     public int IncrementalUpdates { get; private set; }
 
@@ -46,6 +49,7 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
         local = nextLocal;
         if (changes == 0 && synced) return 0;
         var desired = compilation.Build();
+        Desired = desired;
         ReportProblems(desired);
         if (!synced)
         {
@@ -67,7 +71,8 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
     /// <summary>Rewrites the whole table from the current state (drift repair).</summary>
     public void Resync()
     {
-        dataplane.FullSync(compilation.Build());
+        Desired = compilation.Build();
+        dataplane.FullSync(Desired);
         synced = true;
         FullSyncs++;
     }

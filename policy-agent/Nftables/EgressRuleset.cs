@@ -17,6 +17,10 @@ public static class EgressRuleset
     public const int DefaultLogGroup = 100;
     public const string LogPrefix = "ceg-deny ";
 
+    /// <summary>The ct mark bit of a connection a tightened policy no longer allows (set by the
+    /// conntrack sweep): its packets skip the established fast path and meet the class chain again.</summary>
+    public const uint DeniedFlowMark = 0x00800000;
+
     public sealed record Options(bool Reject = false, int LogGroup = DefaultLogGroup, string LogRate = "10/second");
 
     /// <summary>An object of our table as the kernel lists it: kind "chain", "set" or "map".</summary>
@@ -159,6 +163,8 @@ public static class EgressRuleset
 
     // A veth the agent does not know has no entry in pod-sources, so the anti-spoofing rule also
     // fails it closed. Per family, so a new connection meets as few rules as possible.
+    private static readonly string DeniedFlowMarkHex = string.Create(CultureInfo.InvariantCulture, $"0x{DeniedFlowMark:x8}");
+
     private static void AppendStaticRules(StringBuilder text) => text.Append(CultureInfo.InvariantCulture, $$"""
           chain prerouting {
             iifname "{{PodInterfacePattern}}" jump from-pod
@@ -169,14 +175,14 @@ public static class EgressRuleset
           }
           chain from-pod-v4 {
             iifname . ip saddr != @pod-sources-v4 counter drop comment "spoofed source, or a pod not known yet: fail closed"
-            ct state established,related accept
+            ct state established,related ct mark & {{DeniedFlowMarkHex}} == 0 accept
             ct state invalid counter drop
             iifname vmap @pod-class
           }
           chain from-pod-v6 {
             ip6 saddr { ::, fe80::/10 } ip6 daddr { fe80::/10, ff02::/16 } accept comment "link-local: neighbour discovery, DAD, MLD"
             iifname . ip6 saddr != @pod-sources-v6 counter drop comment "spoofed source, or a pod not known yet: fail closed"
-            ct state established,related accept
+            ct state established,related ct mark & {{DeniedFlowMarkHex}} == 0 accept
             ct state invalid counter drop
             iifname vmap @pod-class
           }

@@ -100,6 +100,50 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.Contains("nothing to remove", again.Stderr, StringComparison.Ordinal);
     }
 
+    [KernelFact]
+    public void A_tightened_policy_stops_the_denied_established_connection_within_a_second()
+    {
+        using var node = new PolicyNode();
+        var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
+        node.ServeEcho(node.External, 7000);
+        node.ServeEcho(node.External, 7001);
+        string folder = Path.Combine(node.StateDir, "manifests");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
+        Replace(Path.Combine(folder, "policy.yaml"), EchoPolicy(7000, 7001));
+        using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
+        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+
+        using var podNamespace = CniEgress.Netns.NetworkNamespace.Open(client.Netns.Path);
+        using var denied = podNamespace.Run(() => EchoClient.Connect(ExternalV4, 7000));
+        using var allowed = podNamespace.Run(() => EchoClient.Connect(ExternalV4, 7001));
+        Assert.True(EchoClient.Echoes(denied) && EchoClient.Echoes(allowed));
+
+        var clock = Stopwatch.StartNew();
+        Replace(Path.Combine(folder, "policy.yaml"), EchoPolicy(7001));
+        Assert.True(agent.WaitForLog("stopped 1 established connection", TimeSpan.FromSeconds(1)), agent.Log);
+        output.WriteLine($"denied flow stopped {clock.ElapsedMilliseconds} ms after the edit");
+        Assert.False(EchoClient.Echoes(denied));
+        Assert.True(EchoClient.Echoes(allowed));
+    }
+
+    private static string EchoPolicy(params int[] ports) => $"""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: echo
+          namespace: team-a
+        spec:
+          podSelector: {"{}"}
+          policyTypes: [Egress]
+          egress:
+          - to:
+            - ipBlock:
+                cidr: {ExternalV4}/32
+            ports:
+        {string.Join("\n", ports.Select(p => $"    - port: {p}"))}
+        """;
+
     [Fact]
     public void Run_without_its_required_options_fails_with_a_one_line_error_not_a_stack_trace()
     {

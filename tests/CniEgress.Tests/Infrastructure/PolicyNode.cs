@@ -156,6 +156,15 @@ public sealed class PolicyNode : IDisposable
         return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }
 
+    /// <summary>A TCP echo server (IPv4) in a namespace, for long-lived connections; stopped on dispose.</summary>
+    public void ServeEcho(PodNamespace where, int port)
+    {
+        var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "netns", "exec", where.Name, "socat", $"TCP4-LISTEN:{port},reuseaddr,fork", "EXEC:cat" }) info.ArgumentList.Add(a);
+        servers.Add(Process.Start(info)!);
+        for (int i = 0; i < 100 && where.Exec("ss", "-H", "-ltn", $"sport = :{port}").Stdout.Trim().Length == 0; i++) Thread.Sleep(50);
+    }
+
     /// <summary>A TCP or UDP server in a namespace that answers with a fixed word; stopped on dispose.</summary>
     public void Serve(PodNamespace where, int port, string reply, bool udp = false)
     {

@@ -25,6 +25,10 @@ public class EgressSemanticsPropertyTests
                 bool actual = DataplaneVerdict.Allows(compiled, flow.From.HostInterface, flow.Source, flow.Destination, protocol, flow.Port);
                 if (expected != actual)
                     throw new Xunit.Sdk.XunitException($"seed {seed}: {flow} naive={expected} compiled={actual}\n{RandomCluster.Describe(snapshot)}");
+                // The conntrack sweep's lookup structure agrees with the class it was built from.
+                if (compiled.ClassOfInterface.TryGetValue(flow.From.HostInterface, out string? id)
+                    && new ClassMatcher(compiled.Classes[id]).Allows(flow.Destination, protocol, flow.Port) != DataplaneVerdict.Allows(compiled, flow.From.HostInterface, flow.From.Addresses[0], flow.Destination, protocol, flow.Port))
+                    throw new Xunit.Sdk.XunitException($"seed {seed}: ClassMatcher disagrees on {flow}");
             }
         }, iter: 1500);
 }
