@@ -127,6 +127,63 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.True(EchoClient.Echoes(allowed));
     }
 
+    [KernelFact]
+    public void A_killed_and_restarted_agent_leaks_no_denied_packet_and_breaks_no_allowed_flow()
+    {
+        using var node = new PolicyNode();
+        var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
+        node.ServeEcho(node.External, 7001);
+        // The external host counts every UDP datagram that reaches it on port 9999 (denied).
+        Shell.Ok("ip", "netns", "exec", node.External.Name, "nft", "add table inet count; add chain inet count input { type filter hook input priority 0; }; add rule inet count input udp dport 9999 counter");
+        string folder = Path.Combine(node.StateDir, "manifests");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
+        Replace(Path.Combine(folder, "policy.yaml"), EchoPolicy(7001));
+        var first = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
+        try
+        {
+            Assert.True(first.WaitForLog("applied", TimeSpan.FromSeconds(30)), first.Log);
+            using var podNamespace = CniEgress.Netns.NetworkNamespace.Open(client.Netns.Path);
+            using var allowed = podNamespace.Run(() => EchoClient.Connect(ExternalV4, 7001));
+            using var probe = podNamespace.Run(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp));
+            var target = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ExternalV4), 9999);
+            int sent = 0, echoes = 0, probes = 0;
+            using var stop = new CancellationTokenSource();
+            var prober = Task.Run(() =>
+            {
+                // Denied datagrams every 10 ms, an echo on the allowed connection every 100 ms.
+                for (int i = 0; !stop.IsCancellationRequested && i < 2000; i++)
+                {
+                    probe.SendTo("leak?"u8, target);
+                    sent++;
+                    if (i % 10 == 0) { probes++; if (EchoClient.Echoes(allowed)) echoes++; }
+                    Thread.Sleep(10);
+                }
+            });
+            Thread.Sleep(300);
+            first.Kill();
+            Thread.Sleep(300); // no agent at all for a while
+            using var second = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
+            Assert.True(second.WaitForLog("applied", TimeSpan.FromSeconds(30)), second.Log);
+            Thread.Sleep(500);
+            stop.Cancel();
+            prober.Wait(TimeSpan.FromSeconds(10));
+
+            string counted = node.External.Exec("nft", "list", "table", "inet", "count").Stdout;
+            Assert.True(counted.Contains("counter packets 0 ", StringComparison.Ordinal), $"{sent} denied datagrams sent, some arrived:\n{counted}");
+            Assert.True(sent > 50, $"only {sent} probes sent");
+            Assert.Equal(probes, echoes); // the allowed flow never broke
+            // The new agent adopted the table with a generation switch (a- to b-), not a rewrite in place.
+            string chains = node.Node.Exec("nft", "-t", "list", "table", "inet", "cni-egress").Stdout;
+            Assert.Contains("chain b-class-0000 ", chains, StringComparison.Ordinal);
+            Assert.DoesNotContain("chain a-class-0000 ", chains, StringComparison.Ordinal);
+        }
+        finally
+        {
+            first.Dispose();
+        }
+    }
+
     private static string EchoPolicy(params int[] ports) => $"""
         apiVersion: networking.k8s.io/v1
         kind: NetworkPolicy
