@@ -17,6 +17,9 @@ public sealed record AgentSettings(string ManifestFolder, string NodeName, strin
 
     /// <summary>How often the kernel is checked for someone having removed our table.</summary>
     public TimeSpan VerifyInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>host:port of /healthz, /readyz and /metrics; null for none.</summary>
+    public string? StatusAddress { get; init; } = "127.0.0.1:9765";
 }
 
 /// <summary>The agent's main loop: read the sources, reconcile, wait for a change (file events,
@@ -24,6 +27,8 @@ public sealed record AgentSettings(string ManifestFolder, string NodeName, strin
 /// Stopping leaves the rules in the kernel, so pods stay enforced while the agent restarts.</summary>
 public sealed class AgentLoop(AgentSettings settings, Action<string> log)
 {
+    private readonly AgentMetrics metrics = new();
+
     public int Run(CancellationToken stop)
     {
         var store = new AttachmentStore(settings.StateDir);
@@ -34,7 +39,10 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         using var changed = new SemaphoreSlim(0);
         using var manifests = Watch(settings.ManifestFolder, changed);
         using var attachments = Watch(store.Directory, changed);
-        log($"egress-agent on node {settings.NodeName}: manifests {settings.ManifestFolder}, CNI state {settings.StateDir}");
+        var nft = new NftCommand("nft");
+        using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics, () => nft.ReadCounters("pod-denials"));
+        log($"egress-agent on node {settings.NodeName}: manifests {settings.ManifestFolder}, CNI state {settings.StateDir}"
+            + (status == null ? "" : $", status on http://{settings.StatusAddress}/"));
 
         var reported = new HashSet<string>(StringComparer.Ordinal);
         var sinceVerify = Stopwatch.StartNew();
@@ -43,7 +51,9 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         {
             while (!stop.IsCancellationRequested)
             {
+                metrics.Heartbeat();
                 if (ReadAndReconcile(store, reconciler, reported, nftables, sinceVerify)) StopDeniedFlows(reconciler, conntrack);
+                metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
                 listener ??= new AttachmentListener(settings.SocketPath, () => changed.Release());
@@ -66,8 +76,11 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         var objects = ManifestFolder.Read(settings.ManifestFolder, problems);
         foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
         reported.IntersectWith(problems);
+        metrics.ManifestProblems(problems.Count);
         var clock = Stopwatch.StartNew();
+        int fullSyncsBefore = reconciler.FullSyncs;
         int changes = reconciler.Apply(objects, LocalAttachments.Read(store));
+        if (changes > 0) Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, objects.Policies.Count);
         if (changes > 0)
             log($"applied {changes} changed object(s) in {clock.Elapsed.TotalMilliseconds:0.0} ms ({reconciler.FullSyncs} full syncs, {reconciler.IncrementalUpdates} incremental updates so far)");
         if (sinceVerify.Elapsed >= settings.VerifyInterval)
@@ -77,6 +90,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             {
                 log($"table inet {EgressRuleset.Table} is gone (someone deleted it): full sync");
                 reconciler.Resync();
+                metrics.DriftRepaired();
                 return true;
             }
         }
@@ -92,6 +106,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         {
             int stopped = ConntrackSweeper.Sweep(desired, conntrack.List(),
                 flow => conntrack.SetMark(flow, EgressRuleset.DeniedFlowMark, EgressRuleset.DeniedFlowMark));
+            metrics.FlowsStopped(stopped);
             if (stopped > 0) log($"stopped {stopped} established connection(s) that the policies now deny");
         }
         catch (CniEgress.Netlink.NetlinkException e)
@@ -138,7 +153,11 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         string? failure = null;
         try
         {
+            var clock = Stopwatch.StartNew();
+            int fullSyncsBefore = reconciler.FullSyncs;
             reconciler.ApplyLocal(local);
+            Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, null);
+            metrics.Announced(announced.Count);
         }
         catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException)
         {
@@ -147,6 +166,13 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         }
         foreach (var announcement in announced)
             announcement.Reply(failure ?? (missing.Contains(announcement) ? $"no attachment record for {announcement.ContainerId}/{announcement.IfName}" : null));
+    }
+
+    private void Measure(Reconciler reconciler, TimeSpan latency, bool full, int? policies)
+    {
+        metrics.Applied(latency, full);
+        if (reconciler.Desired is { } desired)
+            metrics.State(policies, desired.ClassOfInterface.Count, reconciler.Local.Count, desired.Classes.Count);
     }
 
     private static FileSystemWatcher? Watch(string folder, SemaphoreSlim changed)

@@ -23,11 +23,15 @@ public static class AgentCommands
         var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
         var reject = new Option<bool>("--reject") { Description = "reject denied connections (TCP reset, ICMP admin-prohibited) instead of dropping them" };
         var logGroup = new Option<int>("--log-group") { Description = "NFLOG group for denied packets", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
-        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, node, stateDir, reject, logGroup };
+        var status = new Option<string>("--status-address") { Description = "host:port for /healthz, /readyz and /metrics (empty: none)", DefaultValueFactory = _ => "127.0.0.1:9765" };
+        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, node, stateDir, reject, logGroup, status };
         command.SetAction(parsed =>
         {
             var settings = new AgentSettings(parsed.GetValue(manifests)!, parsed.GetValue(node)!, parsed.GetValue(stateDir)!,
-                new EgressRuleset.Options(Reject: parsed.GetValue(reject), LogGroup: parsed.GetValue(logGroup)));
+                new EgressRuleset.Options(Reject: parsed.GetValue(reject), LogGroup: parsed.GetValue(logGroup)))
+            {
+                StatusAddress = parsed.GetValue(status) is { Length: > 0 } address ? address : null,
+            };
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
@@ -61,7 +65,7 @@ public static class AgentCommands
         {
             return action();
         }
-        catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException or IOException or UnauthorizedAccessException or System.Net.HttpListenerException)
         {
             Log("error: " + e.Message);
             return 1;

@@ -33,6 +33,24 @@ public sealed class NftCommand(params string[] command) : INftExecutor
         return objects;
     }
 
+    /// <summary>The packet counters of a set's elements (a set with the counter flag), by element.</summary>
+    public IReadOnlyDictionary<string, long> ReadCounters(string set)
+    {
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "set", "inet", EgressRuleset.Table, set], [], Timeout);
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (outcome.ExitCode != 0) return counters;
+        using var document = JsonDocument.Parse(outcome.Stdout);
+        foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
+        {
+            if (!item.TryGetProperty("set", out var found) || !found.TryGetProperty("elem", out var elements)) continue;
+            foreach (var element in elements.EnumerateArray())
+                if (element.TryGetProperty("elem", out var inner) && inner.GetProperty("val").GetString() is { } key
+                    && inner.TryGetProperty("counter", out var counter))
+                    counters[key] = counter.GetProperty("packets").GetInt64();
+        }
+        return counters;
+    }
+
     private static string FirstLines(string text, int count) =>
         string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(count).Select(l => l.Length > 200 ? l[..200] + "..." : l));
 }

@@ -63,6 +63,17 @@ public class ManifestAgentTests(ITestOutputHelper output)
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
         Assert.True(WaitUntil(() => Talk(client.Netns, ExternalV4, 80) == null && Talk(client.Netns, OtherExternalV4, 80) == "external", TimeSpan.FromSeconds(20)), agent.Log);
 
+        // Probes and metrics, as the DaemonSet's probes and Prometheus would read them.
+        Assert.Equal("ok", Get(node, "/healthz"));
+        Assert.Equal("ready", Get(node, "/readyz"));
+        string metrics = Get(node, "/metrics");
+        Assert.Contains("egress_agent_ready 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_agent_isolated_pods 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_agent_policies 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_agent_full_syncs_total 1\n", metrics, StringComparison.Ordinal);
+        Assert.Matches($"egress_agent_denied_packets_total{{pod=\"{client.HostInterface}\"}} [1-9]", metrics); // the denied probes above
+        Assert.Matches("egress_agent_apply_seconds_count [1-9]", metrics);
+
         // An edit: the other address becomes the allowed one.
         var clock = Stopwatch.StartNew();
         Replace(Path.Combine(folder, "policy.yaml"), Policy(ExternalV4 + "/32"));
@@ -209,6 +220,9 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.Contains("--manifests", outcome.Stderr + outcome.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", outcome.Stderr, StringComparison.Ordinal);
     }
+
+    private static string Get(PolicyNode node, string path) =>
+        node.Node.Exec("curl", "-s", "--max-time", "5", "http://127.0.0.1:9765" + path).Stdout.Trim();
 
     /// <summary>As configuration tools do: write aside, then rename over (a reader never sees half a file).</summary>
     private static void Replace(string path, string text)

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text;
+
+namespace CniEgress.PolicyAgent.Agent;
+
+/// <summary>What the agent counts, rendered in the Prometheus text format. Written by the main
+/// loop, read by the status server; every field is read and written atomically.</summary>
+public sealed class AgentMetrics
+{
+    private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+    private readonly long[] latencyCounts = new long[LatencyBuckets.Length + 1];
+    private long latencyCount;
+    private long latencySumMicroseconds;
+    private long fullSyncs, incrementalUpdates, driftRepairs, stoppedFlows, announcements, manifestProblems;
+    private long policies, isolatedPods, localPods, classes;
+    private long ready, heartbeatTicks = Environment.TickCount64;
+
+    public bool Ready => Interlocked.Read(ref ready) == 1;
+
+    /// <summary>The main loop is alive when it went round within this long.</summary>
+    public bool Alive(TimeSpan within) => Environment.TickCount64 - Interlocked.Read(ref heartbeatTicks) < within.TotalMilliseconds;
+
+    public void Heartbeat() => Interlocked.Exchange(ref heartbeatTicks, Environment.TickCount64);
+
+    public void MarkReady() => Interlocked.Exchange(ref ready, 1);
+
+    public void Applied(TimeSpan latency, bool full)
+    {
+        Interlocked.Increment(ref full ? ref fullSyncs : ref incrementalUpdates);
+        int bucket = Array.FindIndex(LatencyBuckets, b => latency.TotalSeconds <= b);
+        Interlocked.Increment(ref latencyCounts[bucket < 0 ? LatencyBuckets.Length : bucket]);
+        Interlocked.Increment(ref latencyCount);
+        Interlocked.Add(ref latencySumMicroseconds, (long)(latency.TotalMilliseconds * 1000));
+    }
+
+    public void DriftRepaired() => Interlocked.Increment(ref driftRepairs);
+    public void FlowsStopped(int count) => Interlocked.Add(ref stoppedFlows, count);
+    public void Announced(int count) => Interlocked.Add(ref announcements, count);
+    public void ManifestProblems(int count) => Interlocked.Exchange(ref manifestProblems, count);
+
+    /// <param name="policyCount">Null when the caller did not read the policies (a CNI announcement).</param>
+    public void State(int? policyCount, int isolated, int local, int classCount)
+    {
+        if (policyCount is { } count) Interlocked.Exchange(ref policies, count);
+        Interlocked.Exchange(ref isolatedPods, isolated);
+        Interlocked.Exchange(ref localPods, local);
+        Interlocked.Exchange(ref classes, classCount);
+    }
+
+    /// <param name="deniedPackets">Per pod interface, from the kernel's pod-denials counters.</param>
+    public string Render(IReadOnlyDictionary<string, long> deniedPackets)
+    {
+        var text = new StringBuilder();
+        Gauge(text, "egress_agent_ready", "1 once the first full sync is in the kernel", Interlocked.Read(ref ready));
+        Gauge(text, "egress_agent_policies", "NetworkPolicies known", Interlocked.Read(ref policies));
+        Gauge(text, "egress_agent_local_pods", "pods wired on this node", Interlocked.Read(ref localPods));
+        Gauge(text, "egress_agent_isolated_pods", "local pods isolated for egress", Interlocked.Read(ref isolatedPods));
+        Gauge(text, "egress_agent_classes", "classes of pods sharing the same policies", Interlocked.Read(ref classes));
+        Counter(text, "egress_agent_full_syncs_total", "full syncs (start, pool growth, drift repair)", Interlocked.Read(ref fullSyncs));
+        Counter(text, "egress_agent_incremental_updates_total", "updates applied as element changes", Interlocked.Read(ref incrementalUpdates));
+        Counter(text, "egress_agent_drift_repairs_total", "times the table was found changed by someone else and rewritten", Interlocked.Read(ref driftRepairs));
+        Counter(text, "egress_agent_stopped_flows_total", "established connections stopped because a policy tightened", Interlocked.Read(ref stoppedFlows));
+        Counter(text, "egress_agent_cni_announcements_total", "CNI ADDs served on the agent socket", Interlocked.Read(ref announcements));
+        Gauge(text, "egress_agent_manifest_problems", "manifest documents skipped in the last reading", Interlocked.Read(ref manifestProblems));
+        text.Append("# HELP egress_agent_apply_seconds time from reading a change to the kernel holding it\n# TYPE egress_agent_apply_seconds histogram\n");
+        long cumulative = 0;
+        for (int i = 0; i <= LatencyBuckets.Length; i++)
+        {
+            cumulative += Interlocked.Read(ref latencyCounts[i]);
+            string bound = i < LatencyBuckets.Length ? LatencyBuckets[i].ToString(CultureInfo.InvariantCulture) : "+Inf";
+            text.Append(CultureInfo.InvariantCulture, $"egress_agent_apply_seconds_bucket{{le=\"{bound}\"}} {cumulative}\n");
+        }
+        text.Append(CultureInfo.InvariantCulture, $"egress_agent_apply_seconds_sum {Interlocked.Read(ref latencySumMicroseconds) / 1e6}\n");
+        text.Append(CultureInfo.InvariantCulture, $"egress_agent_apply_seconds_count {Interlocked.Read(ref latencyCount)}\n");
+        text.Append("# HELP egress_agent_denied_packets_total packets of a pod that its egress policies denied\n# TYPE egress_agent_denied_packets_total counter\n");
+        foreach (var (pod, packets) in deniedPackets.OrderBy(p => p.Key, StringComparer.Ordinal))
+            text.Append(CultureInfo.InvariantCulture, $"egress_agent_denied_packets_total{{pod=\"{pod}\"}} {packets}\n");
+        return text.ToString();
+    }
+
+    private static void Gauge(StringBuilder text, string name, string help, long value) => Metric(text, name, help, "gauge", value);
+    private static void Counter(StringBuilder text, string name, string help, long value) => Metric(text, name, help, "counter", value);
+
+    private static void Metric(StringBuilder text, string name, string help, string type, long value) =>
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {value}\n");
+}
