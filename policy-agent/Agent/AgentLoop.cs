@@ -7,8 +7,13 @@ using CniEgress.State;
 namespace CniEgress.PolicyAgent.Agent;
 
 /// <summary>How `egress-agent run` was asked to work.</summary>
-public sealed record AgentSettings(string ManifestFolder, string NodeName, string StateDir, EgressRuleset.Options Ruleset)
+public sealed record AgentSettings(string NodeName, string StateDir, EgressRuleset.Options Ruleset)
 {
+    /// <summary>The offline source; when null the Kubernetes API is (<see cref="Kubeconfig"/>, or in-cluster).</summary>
+    public string? ManifestFolder { get; init; }
+
+    public string? Kubeconfig { get; init; }
+
     /// <summary>Where CNI ADDs announce their pods (the plugin's default: stateDir/agent.sock).</summary>
     public string SocketPath => Path.Combine(StateDir, "agent.sock");
 
@@ -37,11 +42,14 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         using var conntrack = CniEgress.Netlink.Conntrack.ConntrackClient.Open();
         var reconciler = new Reconciler(new EgressDataplane(new NftCommand("nft"), new NetlinkElementWriter(nftables), settings.Ruleset), log);
         using var changed = new SemaphoreSlim(0);
-        using var manifests = Watch(settings.ManifestFolder, changed);
+        using IClusterSource source = settings.ManifestFolder != null
+            ? new ManifestSource(settings.ManifestFolder)
+            : new KubernetesSource(KubernetesSource.Configuration(settings.Kubeconfig), log);
+        source.Start(() => changed.Release());
         using var attachments = Watch(store.Directory, changed);
         var nft = new NftCommand("nft");
         using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics, () => nft.ReadCounters("pod-denials"));
-        log($"egress-agent on node {settings.NodeName}: manifests {settings.ManifestFolder}, CNI state {settings.StateDir}"
+        log($"egress-agent on node {settings.NodeName}: {source.Description}, CNI state {settings.StateDir}"
             + (status == null ? "" : $", status on http://{settings.StatusAddress}/"));
 
         var reported = new HashSet<string>(StringComparer.Ordinal);
@@ -52,7 +60,14 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             while (!stop.IsCancellationRequested)
             {
                 metrics.Heartbeat();
-                if (ReadAndReconcile(store, reconciler, reported, nftables, sinceVerify)) StopDeniedFlows(reconciler, conntrack);
+                if (!source.Ready)
+                {
+                    // Nothing is written before the first complete view: an incomplete one would
+                    // enforce too little (a restart keeps the kernel's last state meanwhile).
+                    if (!WaitForChange(changed, null, stop)) break;
+                    continue;
+                }
+                if (ReadAndReconcile(source, store, reconciler, reported, nftables, sinceVerify)) StopDeniedFlows(reconciler, conntrack);
                 metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
@@ -70,10 +85,10 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     }
 
     /// <summary>True when something changed in the kernel.</summary>
-    private bool ReadAndReconcile(AttachmentStore store, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
+    private bool ReadAndReconcile(IClusterSource source, AttachmentStore store, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
     {
         var problems = new List<string>();
-        var objects = ManifestFolder.Read(settings.ManifestFolder, problems);
+        var objects = source.Read(problems);
         foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
         reported.IntersectWith(problems);
         metrics.ManifestProblems(problems.Count);
@@ -119,14 +134,14 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     /// events becomes one reading: it waits until the folders have been quiet for 100 ms (at most
     /// a second), so a file being written is read whole; an announcement cuts the wait short.
     /// False when stopping.</summary>
-    private bool WaitForChange(SemaphoreSlim changed, AttachmentListener listener, CancellationToken stop)
+    private bool WaitForChange(SemaphoreSlim changed, AttachmentListener? listener, CancellationToken stop)
     {
         try
         {
             if (changed.Wait(settings.PollInterval, stop))
             {
                 var burst = Stopwatch.StartNew();
-                while (!listener.HasPending && burst.Elapsed < TimeSpan.FromSeconds(1) && changed.Wait(TimeSpan.FromMilliseconds(100), stop)) { }
+                while (listener?.HasPending != true && burst.Elapsed < TimeSpan.FromSeconds(1) && changed.Wait(TimeSpan.FromMilliseconds(100), stop)) { }
                 while (changed.CurrentCount > 0) changed.Wait(0, CancellationToken.None);
             }
             return true;

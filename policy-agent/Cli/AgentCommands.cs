@@ -18,19 +18,27 @@ public static class AgentCommands
 
     private static Command Run()
     {
-        var manifests = new Option<string>("--manifests") { Description = "read Namespace, Pod and NetworkPolicy manifests from this folder (reloaded on change)", Required = true };
+        var manifests = new Option<string>("--manifests") { Description = "read Namespace, Pod and NetworkPolicy manifests from this folder (reloaded on change) instead of the Kubernetes API" };
+        var kubeconfig = new Option<string>("--kubeconfig") { Description = "watch the Kubernetes API named by this kubeconfig (default: the in-cluster service account)" };
         var node = new Option<string>("--node-name") { Description = "this node's name", Required = true };
         var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
         var reject = new Option<bool>("--reject") { Description = "reject denied connections (TCP reset, ICMP admin-prohibited) instead of dropping them" };
         var logGroup = new Option<int>("--log-group") { Description = "NFLOG group for denied packets", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
         var status = new Option<string>("--status-address") { Description = "host:port for /healthz, /readyz and /metrics (empty: none)", DefaultValueFactory = _ => "127.0.0.1:9765" };
-        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, node, stateDir, reject, logGroup, status };
+        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, kubeconfig, node, stateDir, reject, logGroup, status };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(manifests) != null && result.GetValue(kubeconfig) != null)
+                result.AddError("--manifests and --kubeconfig are two different sources: give one");
+        });
         command.SetAction(parsed =>
         {
-            var settings = new AgentSettings(parsed.GetValue(manifests)!, parsed.GetValue(node)!, parsed.GetValue(stateDir)!,
+            var settings = new AgentSettings(parsed.GetValue(node)!, parsed.GetValue(stateDir)!,
                 new EgressRuleset.Options(Reject: parsed.GetValue(reject), LogGroup: parsed.GetValue(logGroup)))
             {
                 StatusAddress = parsed.GetValue(status) is { Length: > 0 } address ? address : null,
+                ManifestFolder = parsed.GetValue(manifests),
+                Kubeconfig = parsed.GetValue(kubeconfig),
             };
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
@@ -65,7 +73,8 @@ public static class AgentCommands
         {
             return action();
         }
-        catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException or IOException or UnauthorizedAccessException or System.Net.HttpListenerException)
+        catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException or IOException or UnauthorizedAccessException
+            or System.Net.HttpListenerException or k8s.Exceptions.KubeConfigException)
         {
             Log("error: " + e.Message);
             return 1;

@@ -64,6 +64,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.True(WaitUntil(() => Talk(client.Netns, ExternalV4, 80) == null && Talk(client.Netns, OtherExternalV4, 80) == "external", TimeSpan.FromSeconds(20)), agent.Log);
 
         // Probes and metrics, as the DaemonSet's probes and Prometheus would read them.
+        Assert.Null(Talk(client.Netns, ExternalV4, 80)); // one denial surely counted for the pod
         Assert.Equal("ok", Get(node, "/healthz"));
         Assert.Equal("ready", Get(node, "/readyz"));
         string metrics = Get(node, "/metrics");

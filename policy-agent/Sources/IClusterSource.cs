@@ -1,0 +1,43 @@
+namespace CniEgress.PolicyAgent.Sources;
+
+/// <summary>Where the agent learns about namespaces, pods and policies: a manifest folder or the
+/// Kubernetes API. <see cref="Read"/> is called from the main loop; <paramref name="changed"/>
+/// (given to <see cref="Start"/>) wakes it.</summary>
+public interface IClusterSource : IDisposable
+{
+    /// <summary>Describes the source for the log.</summary>
+    string Description { get; }
+
+    /// <summary>False until the source has a complete first view; the agent writes nothing to
+    /// the kernel before (an incomplete view would enforce too little).</summary>
+    bool Ready { get; }
+
+    void Start(Action changed);
+
+    ClusterObjects Read(ICollection<string> problems);
+}
+
+/// <summary>The manifest folder as a source: read whole on every change.</summary>
+public sealed class ManifestSource(string folder) : IClusterSource
+{
+    private FileSystemWatcher? watcher;
+
+    public string Description => "manifests " + folder;
+
+    public bool Ready => true;
+
+    public void Start(Action changed)
+    {
+        if (!Directory.Exists(folder)) return;
+        watcher = new FileSystemWatcher(folder) { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size };
+        watcher.Created += (_, _) => changed();
+        watcher.Changed += (_, _) => changed();
+        watcher.Deleted += (_, _) => changed();
+        watcher.Renamed += (_, _) => changed();
+        watcher.EnableRaisingEvents = true;
+    }
+
+    public ClusterObjects Read(ICollection<string> problems) => ManifestFolder.Read(folder, problems);
+
+    public void Dispose() => watcher?.Dispose();
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using CniEgress.Tests.Infrastructure;
+using k8s.Models;
+using Xunit;
+using static CniEgress.Tests.Infrastructure.PolicyNode;
+
+namespace CniEgress.Tests.Agent;
+
+/// <summary>egress-agent run --kubeconfig against a fake API server: policies created, changed
+/// and deleted are enforced; a dropped watch resumes from its version; a compacted version (410
+/// Gone) relists; while the server is away the last state stays enforced, and changes made
+/// meanwhile apply on its return.</summary>
+public class ApiAgentTests
+{
+    private static V1NetworkPolicy AllowTo(string address) => new()
+    {
+        ApiVersion = "networking.k8s.io/v1",
+        Kind = "NetworkPolicy",
+        Metadata = new V1ObjectMeta { Name = "client-egress", NamespaceProperty = "team-a" },
+        Spec = new V1NetworkPolicySpec
+        {
+            PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "client" } },
+            PolicyTypes = ["Egress"],
+            Egress = [new V1NetworkPolicyEgressRule
+            {
+                To = [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = address + "/32" } }],
+                Ports = [new V1NetworkPolicyPort { Port = 80 }],
+            }],
+        },
+    };
+
+    [KernelFact]
+    public void Policies_from_the_API_follow_creates_changes_drops_410s_and_outages()
+    {
+        using var node = new PolicyNode();
+        var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
+        node.Serve(node.External, 80, "external");
+        using var api = new FakeApiServer(node.Node);
+        api.Upsert("namespaces", new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = "team-a" } });
+        api.Upsert("pods", new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = new V1ObjectMeta { Name = "client", NamespaceProperty = "team-a", Labels = new Dictionary<string, string> { ["app"] = "client" } },
+            Status = new V1PodStatus { PodIPs = client.Addresses.Select(a => new V1PodIP { Ip = a.ToString() }).ToList() },
+        });
+        api.Upsert("networkpolicies", AllowTo(OtherExternalV4));
+
+        using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
+        Assert.True(Eventually(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4)), agent.Log);
+
+        // A change arrives over the watch.
+        api.Upsert("networkpolicies", AllowTo(ExternalV4));
+        Assert.True(Eventually(() => Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4)), agent.Log);
+
+        // The watch drops; the agent resumes from the last version and misses nothing.
+        api.DropWatches();
+        api.Upsert("networkpolicies", AllowTo(OtherExternalV4));
+        Assert.True(Eventually(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4)), agent.Log);
+        Assert.Equal(1, api.Requests.Count(r => r == "list networkpolicies")); // resumed, not listed again
+
+        // History compacted: resuming gets 410 Gone, the agent lists again.
+        api.Compact();
+        api.DropWatches();
+        api.Upsert("networkpolicies", AllowTo(ExternalV4));
+        Assert.True(Eventually(() => Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4)), agent.Log);
+        Assert.True(agent.WaitForLog("410", TimeSpan.FromSeconds(5)), agent.Log);
+        Assert.True(api.Requests.Count(r => r == "list networkpolicies") >= 2, string.Join('\n', api.Requests));
+
+        // The server goes away: the last state stays enforced; a deletion made meanwhile applies on return.
+        api.Away = true;
+        Thread.Sleep(1500);
+        Assert.True(Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4), agent.Log);
+        api.Delete("networkpolicies", AllowTo(ExternalV4));
+        api.Away = false;
+        Assert.True(Eventually(() => Allowed(client, OtherExternalV4), TimeSpan.FromSeconds(40)), agent.Log);
+        Assert.Contains("enforcing the last known state meanwhile", agent.Log, StringComparison.Ordinal);
+    }
+
+    private static bool Allowed(Pod client, string address) => Talk(client.Netns, address, 80) == "external";
+
+    private static bool Eventually(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(20)))
+        {
+            if (condition()) return true;
+            Thread.Sleep(200);
+        }
+        return false;
+    }
+}
