@@ -40,11 +40,11 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         Directory.CreateDirectory(store.Directory);
         using var nftables = NftablesNetlinkClient.Open();
         using var conntrack = CniEgress.Netlink.Conntrack.ConntrackClient.Open();
-        var reconciler = new Reconciler(new EgressDataplane(new NftCommand("nft"), new NetlinkElementWriter(nftables), settings.Ruleset), log);
         using var changed = new SemaphoreSlim(0);
         using IClusterSource source = settings.ManifestFolder != null
             ? new ManifestSource(settings.ManifestFolder)
-            : new KubernetesSource(KubernetesSource.Configuration(settings.Kubeconfig), log);
+            : new KubernetesSource(KubernetesSource.Configuration(settings.Kubeconfig), settings.NodeName, log);
+        var reconciler = new Reconciler(new EgressDataplane(new NftCommand("nft"), new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
         source.Start(() => changed.Release());
         using var attachments = Watch(store.Directory, changed);
         var nft = new NftCommand("nft");

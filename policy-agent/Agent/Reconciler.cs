@@ -9,7 +9,7 @@ namespace CniEgress.PolicyAgent.Agent;
 /// <summary>Keeps the kernel at what the sources say: each reading is compared with the previous
 /// one object by object, only the changed objects are told to the compiler, and the dataplane
 /// applies the difference (a full sync the first time).</summary>
-public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
+public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Action<PolicyProblem>? report = null)
 {
     private readonly EgressCompilation compilation = new();
     private ClusterObjects cluster = ClusterObjects.Empty;
@@ -107,9 +107,13 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log)
 
     private void ReportProblems(DesiredDataplane desired)
     {
-        var now = desired.Problems.Select(p => p.ToString()).ToHashSet(StringComparer.Ordinal);
-        foreach (string problem in now.Where(p => !reportedProblems.Contains(p))) log("policy problem (its pods allow nothing through it): " + problem);
-        reportedProblems = now;
+        var now = desired.Problems.ToDictionary(p => p.ToString(), StringComparer.Ordinal);
+        foreach (var (text, problem) in now.Where(p => !reportedProblems.Contains(p.Key)))
+        {
+            log("policy problem (its pods allow nothing through it): " + text);
+            report?.Invoke(problem);
+        }
+        reportedProblems = now.Keys.ToHashSet(StringComparer.Ordinal);
     }
 
     private static string Namespace(string key) => key[..key.IndexOf('/', StringComparison.Ordinal)];

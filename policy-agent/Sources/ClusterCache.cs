@@ -21,6 +21,11 @@ public sealed class ClusterCache
     public void Pod(bool deleted, V1Pod pod) => Apply(pods, deleted, ObjectConversion.Pod(pod), p => ClusterObjects.Key(p.Namespace, p.Name));
     public void Policy(bool deleted, V1NetworkPolicy policy) => Apply(policies, deleted, Slim(policy), p => Key(p.Metadata));
 
+    public string? PolicyUid(string key)
+    {
+        lock (gate) return policies.GetValueOrDefault(key)?.Metadata?.Uid;
+    }
+
     public ClusterObjects Snapshot()
     {
         lock (gate)

@@ -15,6 +15,10 @@ public interface IClusterSource : IDisposable
     void Start(Action changed);
 
     ClusterObjects Read(ICollection<string> problems);
+
+    /// <summary>Tells the cluster about a policy part that cannot be enforced (an Event on the
+    /// policy for the API; the log says it anyway).</summary>
+    void Report(Policy.PolicyProblem problem);
 }
 
 /// <summary>The manifest folder as a source: read whole on every change.</summary>
@@ -38,6 +42,10 @@ public sealed class ManifestSource(string folder) : IClusterSource
     }
 
     public ClusterObjects Read(ICollection<string> problems) => ManifestFolder.Read(folder, problems);
+
+    public void Report(Policy.PolicyProblem problem)
+    {
+    }
 
     public void Dispose() => watcher?.Dispose();
 }

@@ -16,8 +16,11 @@ public sealed class KubernetesSource : IClusterSource
     private Informer<V1Pod, V1PodList>? pods;
     private Informer<V1NetworkPolicy, V1NetworkPolicyList>? policies;
 
-    public KubernetesSource(KubernetesClientConfiguration configuration, Action<string> log)
+    private readonly string nodeName;
+
+    public KubernetesSource(KubernetesClientConfiguration configuration, string nodeName, Action<string> log)
     {
+        this.nodeName = nodeName;
         client = new Kubernetes(configuration);
         this.log = log;
         Description = "Kubernetes API " + configuration.Host;
@@ -48,6 +51,37 @@ public sealed class KubernetesSource : IClusterSource
     }
 
     public ClusterObjects Read(ICollection<string> problems) => cache.Snapshot();
+
+    /// <summary>A Warning Event on the policy, so `kubectl describe networkpolicy` shows why part
+    /// of it allows nothing. Fire and forget: a failure is logged, enforcement does not wait.</summary>
+    public void Report(Policy.PolicyProblem problem)
+    {
+        int slash = problem.Policy.IndexOf('/', StringComparison.Ordinal);
+        string ns = problem.Policy[..slash], name = problem.Policy[(slash + 1)..];
+        var now = DateTime.UtcNow;
+        var warning = new Corev1Event
+        {
+            Metadata = new V1ObjectMeta { GenerateName = name + ".", NamespaceProperty = ns },
+            InvolvedObject = new V1ObjectReference { Kind = "NetworkPolicy", ApiVersion = "networking.k8s.io/v1", Name = name, NamespaceProperty = ns, Uid = cache.PolicyUid(problem.Policy) },
+            Type = "Warning",
+            Reason = "PolicyFieldIgnored",
+            Message = $"{problem.Field}: {problem.Problem} (this part allows nothing; the selected pods stay isolated)",
+            Source = new V1EventSource { Component = "egress-agent", Host = nodeName },
+            ReportingComponent = "egress-agent",
+            ReportingInstance = nodeName,
+            FirstTimestamp = now,
+            LastTimestamp = now,
+            Count = 1,
+        };
+        _ = Task.Run(async () =>
+        {
+            try { await client.CoreV1.CreateNamespacedEventAsync(warning, ns).ConfigureAwait(false); }
+            catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or TaskCanceledException)
+            {
+                log($"could not post an Event for {problem.Policy}: {e.Message}");
+            }
+        });
+    }
 
     public void Dispose()
     {

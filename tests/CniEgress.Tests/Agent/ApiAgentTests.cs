@@ -47,6 +47,7 @@ public class ApiAgentTests
         api.Upsert("networkpolicies", AllowTo(OtherExternalV4));
 
         using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
+        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
         Assert.True(Eventually(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4)), agent.Log);
 
         // A change arrives over the watch.
@@ -66,6 +67,18 @@ public class ApiAgentTests
         Assert.True(Eventually(() => Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4)), agent.Log);
         Assert.True(agent.WaitForLog("410", TimeSpan.FromSeconds(5)), agent.Log);
         Assert.True(api.Requests.Count(r => r == "list networkpolicies") >= 2, string.Join('\n', api.Requests));
+
+        // A broken part of a policy: a Warning Event on the policy names the field.
+        var broken = AllowTo(ExternalV4);
+        broken.Metadata.Name = "broken";
+        broken.Spec.Egress[0].To[0].IpBlock.Cidr = "10.0.0.0/33";
+        api.Upsert("networkpolicies", broken);
+        Assert.True(Eventually(() => { lock (api.Events) return api.Events.Count > 0; }, TimeSpan.FromSeconds(10)), agent.Log);
+        var warning = api.Events[0];
+        Assert.Equal("Warning", (string?)warning["type"]);
+        Assert.Equal("broken", (string?)warning["involvedObject"]!["name"]);
+        Assert.Contains("spec.egress[0].to[0].ipBlock.cidr", (string?)warning["message"], StringComparison.Ordinal);
+        api.Delete("networkpolicies", broken);
 
         // The server goes away: the last state stays enforced; a deletion made meanwhile applies on return.
         api.Away = true;

@@ -23,7 +23,9 @@ public class DaemonSetManifestTests
         var role = Single<V1ClusterRole>();
         foreach (var (group, resource) in new[] { ("", "pods"), ("", "namespaces"), ("networking.k8s.io", "networkpolicies") })
             Assert.Contains(role.Rules, r => r.ApiGroups.Contains(group) && r.Resources.Contains(resource) && r.Verbs.Contains("list") && r.Verbs.Contains("watch"));
-        Assert.DoesNotContain(role.Rules, r => r.Verbs.Contains("*") || r.Resources.Contains("*") || r.Verbs.Any(v => v is "create" or "update" or "delete" or "patch"));
+        Assert.Contains(role.Rules, r => r.Resources.SequenceEqual(["events"]) && r.Verbs.SequenceEqual(["create"]));
+        Assert.DoesNotContain(role.Rules, r => r.Verbs.Contains("*") || r.Resources.Contains("*")
+            || (!r.Resources.SequenceEqual(["events"]) && r.Verbs.Any(v => v is "create" or "update" or "delete" or "patch")));
         var binding = Single<V1ClusterRoleBinding>();
         var account = Single<V1ServiceAccount>();
         Assert.Equal(role.Metadata.Name, binding.RoleRef.Name);

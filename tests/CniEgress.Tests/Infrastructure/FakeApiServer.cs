@@ -45,6 +45,9 @@ public sealed class FakeApiServer : IDisposable
 
     public int Port { get; }
 
+    /// <summary>Events the agent posted.</summary>
+    public List<JsonObject> Events { get; } = [];
+
     /// <summary>Requests seen, as "list pods" / "watch pods from 105".</summary>
     public List<string> Requests { get; } = [];
 
@@ -139,8 +142,14 @@ public sealed class FakeApiServer : IDisposable
         try
         {
             if (away) { client.Dispose(); return; }
-            string head = ReadHead(client);
+            var (head, body) = ReadRequest(client);
             string target = head.Split(' ')[1];
+            if (head.StartsWith("POST ", StringComparison.Ordinal) && target.EndsWith("/events", StringComparison.Ordinal))
+            {
+                lock (gate) Events.Add(JsonNode.Parse(body)!.AsObject());
+                Respond(client, "201 Created", body);
+                return;
+            }
             string path = target.Split('?')[0];
             var query = System.Web.HttpUtility.ParseQueryString(target.Contains('?', StringComparison.Ordinal) ? target[(target.IndexOf('?', StringComparison.Ordinal) + 1)..] : "");
             string? resource = Resources.FirstOrDefault(r => r.Value.Path == path).Key;
@@ -224,17 +233,30 @@ public sealed class FakeApiServer : IDisposable
         client.Dispose();
     }
 
-    private static string ReadHead(Socket client)
+    /// <summary>The request head, and its body when it announces a Content-Length.</summary>
+    private static (string Head, string Body) ReadRequest(Socket client)
     {
         var received = new List<byte>();
         var buffer = new byte[4096];
-        while (received.Count < 65536)
+        int headEnd = -1, length = 0;
+        while (received.Count < 1 << 20)
         {
+            if (headEnd < 0)
+            {
+                string text = Encoding.ASCII.GetString(received.ToArray());
+                headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (headEnd >= 0)
+                {
+                    var match = System.Text.RegularExpressions.Regex.Match(text[..headEnd], @"(?im)^content-length:\s*(\d+)");
+                    length = match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                }
+            }
+            if (headEnd >= 0 && received.Count >= headEnd + 4 + length) break;
             int read = client.Receive(buffer);
             if (read == 0) break;
             received.AddRange(buffer.AsSpan(0, read));
-            if (Encoding.ASCII.GetString(received.ToArray()).Contains("\r\n\r\n", StringComparison.Ordinal)) break;
         }
-        return Encoding.ASCII.GetString(received.ToArray());
+        var bytes = received.ToArray();
+        return headEnd < 0 ? (Encoding.ASCII.GetString(bytes), "") : (Encoding.ASCII.GetString(bytes, 0, headEnd), Encoding.UTF8.GetString(bytes, headEnd + 4, Math.Min(length, bytes.Length - headEnd - 4)));
     }
 }
