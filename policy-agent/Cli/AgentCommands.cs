@@ -24,8 +24,9 @@ public static class AgentCommands
         var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
         var reject = new Option<bool>("--reject") { Description = "reject denied connections (TCP reset, ICMP admin-prohibited) instead of dropping them" };
         var logGroup = new Option<int>("--log-group") { Description = "NFLOG group for denied packets", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
+        var json = new Option<bool>("--log-json") { Description = "log one JSON object per line ({\"time\", \"msg\"}) for log collectors" };
         var status = new Option<string>("--status-address") { Description = "host:port for /healthz, /readyz and /metrics (empty: none)", DefaultValueFactory = _ => "127.0.0.1:9765" };
-        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, kubeconfig, node, stateDir, reject, logGroup, status };
+        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, kubeconfig, node, stateDir, reject, logGroup, status, json };
         command.Validators.Add(result =>
         {
             if (result.GetValue(manifests) != null && result.GetValue(kubeconfig) != null)
@@ -43,7 +44,8 @@ public static class AgentCommands
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
-            return Guarded(() => new AgentLoop(settings, Log).Run(stop.Token));
+            Action<string> log = parsed.GetValue(json) ? LogJson : Log;
+            return Guarded(() => new AgentLoop(settings, log).Run(stop.Token));
         });
         return command;
     }
@@ -83,4 +85,7 @@ public static class AgentCommands
 
     private static void Log(string message) =>
         Console.Error.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {message}");
+
+    private static void LogJson(string message) =>
+        Console.Error.WriteLine(new System.Text.Json.Nodes.JsonObject { ["time"] = DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), ["msg"] = message }.ToJsonString());
 }

@@ -178,8 +178,9 @@ public class ManifestAgentTests(ITestOutputHelper output)
             Thread.Sleep(300);
             first.Kill();
             Thread.Sleep(300); // no agent at all for a while
-            using var second = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
+            using var second = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--log-json");
             Assert.True(second.WaitForLog("applied", TimeSpan.FromSeconds(30)), second.Log);
+            Assert.All(second.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.NotNull((string?)System.Text.Json.Nodes.JsonNode.Parse(line)!["msg"]));
             Thread.Sleep(500);
             stop.Cancel();
             prober.Wait(TimeSpan.FromSeconds(10));

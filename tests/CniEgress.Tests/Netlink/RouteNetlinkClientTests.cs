@@ -27,10 +27,13 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
 
         foreach (var (from, to) in new[] { (wiring.PodV4, wiring.HostV4), (wiring.PodV6, wiring.HostV6) })
         {
+            // Up to three echoes: on a loaded CI machine one may wait longer than its 2 s.
             var reply = pod.Namespace.Run(() =>
             {
                 using var ping = new Ping();
-                return ping.Send(to, 2000);
+                PingReply last = ping.Send(to, 2000);
+                for (int attempt = 1; attempt < 3 && last.Status != IPStatus.Success; attempt++) last = ping.Send(to, 2000);
+                return last;
             });
             Assert.Equal(IPStatus.Success, reply.Status);
             AssertUdpRoundTrip(pod, from, to);
