@@ -8,7 +8,7 @@ namespace CniEgress.Benchmarks;
 
 public static class PluginLatencyBenchmark
 {
-    private sealed record Scenario(string Label, string Type, string IpamType, bool DualStack);
+    private sealed record Scenario(string Label, string Type, string IpamType, bool DualStack, bool WithAgent = false);
 
     private static readonly string Repo = FindRepo();
     private static readonly string PluginDirs = Path.Combine(Repo, "dist") + ":/usr/lib/cni";
@@ -19,6 +19,7 @@ public static class PluginLatencyBenchmark
         {
             new Scenario("cni-egress, built-in IPAM, IPv4", "cni-egress", "cni-egress", false),
             new Scenario("cni-egress, built-in IPAM, dual-stack", "cni-egress", "cni-egress", true),
+            new Scenario("cni-egress, built-in IPAM, IPv4, waiting for egress-agent (policyAgent: required)", "cni-egress", "cni-egress", false, WithAgent: true),
             new Scenario("cni-egress + host-local, IPv4", "cni-egress", "host-local", false),
             new Scenario("cni-egress + host-local, dual-stack", "cni-egress", "host-local", true),
             new Scenario("ptp + host-local, IPv4 (reference)", "ptp", "host-local", false),
@@ -61,11 +62,12 @@ public static class PluginLatencyBenchmark
         var ipam = new JsonObject { ["type"] = scenario.IpamType, ["ranges"] = ranges };
         if (scenario.IpamType == "host-local") ipam["dataDir"] = stateDir + "/host-local";
         var config = new JsonObject { ["cniVersion"] = "1.0.0", ["name"] = name, ["type"] = scenario.Type, ["ipam"] = ipam };
-        if (scenario.Type == "cni-egress") config["policyAgent"] = "off"; // the plugin alone
+        if (scenario.Type == "cni-egress") config["policyAgent"] = scenario.WithAgent ? "required" : "off";
         if (scenario.Type == "cni-egress") config["stateDir"] = stateDir;
         byte[] stdin = Encoding.UTF8.GetBytes(config.ToJsonString());
+        using var agent = scenario.WithAgent ? StartAgent(stateDir) : null;
 
-        if (scenario.Type == "cni-egress") MeasureRss(scenario, stdin, name);
+        if (scenario.Type == "cni-egress" && !scenario.WithAgent) MeasureRss(scenario, stdin, name);
         var add = new List<double>();
         var del = new List<double>();
         for (int i = -2; i < runs; i++) // two warm-up runs fill caches
@@ -79,6 +81,30 @@ public static class PluginLatencyBenchmark
             if (i < 0) { add.RemoveAt(add.Count - 1); del.RemoveAt(del.Count - 1); }
         }
         return (add, del);
+    }
+
+    /// <summary>dist/egress-agent on an empty manifest folder, ready once its socket exists.</summary>
+    private static AgentProcess StartAgent(string stateDir)
+    {
+        string manifests = Path.Combine(stateDir, "manifests");
+        Directory.CreateDirectory(manifests);
+        var info = new ProcessStartInfo(Path.Combine(Repo, "dist", "egress-agent")) { UseShellExecute = false, RedirectStandardError = true };
+        foreach (string a in new[] { "run", "--manifests", manifests, "--node-name", "bench", "--state-dir", stateDir, "--status-address", "" }) info.ArgumentList.Add(a);
+        var process = Process.Start(info)!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        for (int i = 0; i < 300 && !File.Exists(Path.Combine(stateDir, "agent.sock")); i++) Thread.Sleep(50);
+        return new AgentProcess(process);
+    }
+
+    private sealed class AgentProcess(Process process) : IDisposable
+    {
+        public void Dispose()
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+            process.Dispose();
+        }
     }
 
     private static void MeasureRss(Scenario scenario, byte[] stdin, string name)
