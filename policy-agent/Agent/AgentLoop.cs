@@ -52,6 +52,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         log($"egress-agent on node {settings.NodeName}: {source.Description}, CNI state {settings.StateDir}"
             + (status == null ? "" : $", status on http://{settings.StatusAddress}/"));
 
+        using var audit = new AuditLog(settings.Ruleset.LogGroup, log);
         var reported = new HashSet<string>(StringComparer.Ordinal);
         var sinceVerify = Stopwatch.StartNew();
         AttachmentListener? listener = null;
@@ -67,13 +68,17 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                     if (!WaitForChange(changed, null, stop)) break;
                     continue;
                 }
-                if (ReadAndReconcile(source, store, reconciler, reported, nftables, sinceVerify)) StopDeniedFlows(reconciler, conntrack);
+                if (ReadAndReconcile(source, store, reconciler, reported, nftables, sinceVerify))
+                {
+                    StopDeniedFlows(reconciler, conntrack);
+                    audit.Publish(ViewFor(reconciler));
+                }
                 metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
                 listener ??= new AttachmentListener(settings.SocketPath, () => changed.Release());
                 if (!WaitForChange(changed, listener, stop)) break;
-                ServeAnnouncements(listener, store, reconciler);
+                if (ServeAnnouncements(listener, store, reconciler)) audit.Publish(ViewFor(reconciler));
             }
         }
         finally
@@ -154,10 +159,10 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
 
     /// <summary>Announced attachments go in at once, reading only their own records; each ADD
     /// hears back once its pod's state is in the kernel.</summary>
-    private void ServeAnnouncements(AttachmentListener listener, AttachmentStore store, Reconciler reconciler)
+    private bool ServeAnnouncements(AttachmentListener listener, AttachmentStore store, Reconciler reconciler)
     {
         var announced = listener.Take();
-        if (announced.Count == 0) return;
+        if (announced.Count == 0) return false;
         var local = new Dictionary<string, Policy.LocalPod>(reconciler.Local, StringComparer.Ordinal);
         var missing = new HashSet<AttachmentListener.Announcement>();
         foreach (var announcement in announced)
@@ -181,7 +186,12 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         }
         foreach (var announcement in announced)
             announcement.Reply(failure ?? (missing.Contains(announcement) ? $"no attachment record for {announcement.ContainerId}/{announcement.IfName}" : null));
+        return true;
     }
+
+    private static AuditView ViewFor(Reconciler reconciler) => new(
+        reconciler.Local.Values.ToDictionary(l => l.HostInterface, l => $"{l.Namespace}/{l.Name}", StringComparer.Ordinal),
+        reconciler.Slots?.Placed.Values.ToDictionary(p => p.Chain, p => p.Class.Policies, StringComparer.Ordinal) ?? new Dictionary<string, IReadOnlyList<string>>());
 
     private void Measure(Reconciler reconciler, TimeSpan latency, bool full, int? policies)
     {

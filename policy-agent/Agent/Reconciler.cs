@@ -17,6 +17,9 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     private HashSet<string> reportedProblems = new(StringComparer.Ordinal);
     private bool synced;
 
+    /// <summary>Where each class sits in the table (for logs and the CLI).</summary>
+    public Nftables.SlotAllocator? Slots => dataplane.Slots;
+
     /// <summary>What the kernel was last told to hold.</summary>
     public DesiredDataplane? Desired { get; private set; }
 

@@ -87,6 +87,29 @@ public sealed class NetlinkSocket : IDisposable
         return ReadReplies(operation, sequence, sequence, sequence, isDump: true, onMessage);
     }
 
+    /// <summary>Waits (up to the socket's receive timeout) for one datagram of messages the kernel
+    /// sends unasked (a multicast or NFLOG subscription) and hands each to <paramref name="onMessage"/>;
+    /// false when none came.</summary>
+    public bool TryReceive(string operation, NetlinkMessageHandler onMessage)
+    {
+        bool added = false;
+        _handle.DangerousAddRef(ref added);
+        int received;
+        try
+        {
+            received = Syscalls.Receive(_handle.Fd, _receiveBuffer, out int errno);
+            if (received < 0 && (errno == Errno.EAGAIN || errno == Errno.ENOBUFS)) return false; // timeout, or the kernel dropped some (rate, buffer)
+            if (received < 0) throw NetlinkException.FromErrno($"{operation} (receive)", errno);
+        }
+        finally
+        {
+            if (added) _handle.DangerousRelease();
+        }
+        foreach (var message in new NetlinkMessageReader(_receiveBuffer.AsSpan(0, Math.Min(received, _receiveBuffer.Length))))
+            onMessage(message);
+        return true;
+    }
+
     public void Dispose() => _handle.Dispose();
 
     /// <summary>Decodes an NLMSG_ERROR or NLMSG_DONE payload: the positive errno (0 = ack) and
