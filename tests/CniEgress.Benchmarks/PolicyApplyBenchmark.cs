@@ -156,7 +156,7 @@ public static class PolicyApplyBenchmark
         }
     }
 
-    private static ClusterSnapshot Synthetic(int policyCount, int podCount, int cidrCount)
+    internal static ClusterSnapshot Synthetic(int policyCount, int podCount, int cidrCount)
     {
         var random = new Random(42);
         var namespaces = Enumerable.Range(0, Namespaces).Select(i => new NamespaceState($"ns{i}", new Dictionary<string, string> { ["team"] = $"t{i % 10}" })).ToList();

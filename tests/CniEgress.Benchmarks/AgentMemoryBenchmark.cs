@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using CniEgress.PolicyAgent.Policy;
+using CniEgress.State;
+using k8s.Models;
+
+namespace CniEgress.Benchmarks;
+
+/// <summary>dist/egress-agent on a large cluster given as manifests (the synthetic cluster of the
+/// policy benchmark): time from start to the first full sync in the kernel, and the agent's
+/// resident memory once it holds the whole cluster.</summary>
+public static class AgentMemoryBenchmark
+{
+    public static int Run(int policies, int pods)
+    {
+        var snapshot = PolicyApplyBenchmark.Synthetic(policies, pods, policies * 10);
+        string root = Path.Combine("/run/cni-egress-bench", "agent");
+        string manifests = Path.Combine(root, "manifests");
+        Directory.CreateDirectory(manifests);
+        WriteManifests(snapshot, manifests);
+        var store = new AttachmentStore(root);
+        foreach (var local in snapshot.LocalPods)
+            store.Write(new AttachmentRecord
+            {
+                ContainerId = local.HostInterface, IfName = "eth0", Network = "bench", HostInterface = local.HostInterface,
+                PodNamespace = local.Namespace, PodName = local.Name, Addresses = local.Addresses.Select(a => a + "/32").ToList(),
+                IpamType = "cni-egress", Complete = true, Created = DateTimeOffset.UtcNow,
+            });
+
+        var info = new ProcessStartInfo(Path.Combine(FindRepo(), "dist", "egress-agent")) { UseShellExecute = false, RedirectStandardError = true };
+        foreach (string a in new[] { "run", "--manifests", manifests, "--node-name", "bench", "--state-dir", root, "--status-address", "" }) info.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var agent = Process.Start(info)!;
+        var applied = new ManualResetEventSlim();
+        agent.ErrorDataReceived += (_, e) => { if (e.Data?.Contains("applied", StringComparison.Ordinal) == true) applied.Set(); };
+        agent.BeginErrorReadLine();
+        try
+        {
+            if (!applied.Wait(TimeSpan.FromMinutes(10))) throw new TimeoutException("the agent did not finish its first sync within 10 minutes");
+            double seconds = clock.Elapsed.TotalSeconds;
+            Thread.Sleep(2000); // settle
+            var status = File.ReadAllLines($"/proc/{agent.Id}/status").ToDictionary(l => l.Split(':')[0], l => l.Split(':')[1].Trim());
+            Console.WriteLine("# egress-agent holding a whole cluster (manifests source)");
+            Console.WriteLine();
+            Console.WriteLine("| policies | pods | CIDR entries | local pods | start to first full sync | RSS | peak RSS |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
+            Console.WriteLine($"| {policies:N0} | {pods:N0} | {policies * 10:N0} | {snapshot.LocalPods.Count} | {seconds:0.0} s | {status["VmRSS"]} | {status["VmHWM"]} |");
+            Console.WriteLine();
+            Console.WriteLine("Target (issue 4): RSS <= 150 MB with 50k pods / 5k policies.");
+        }
+        finally
+        {
+            agent.Kill(entireProcessTree: true);
+            agent.WaitForExit(10_000);
+        }
+        return 0;
+    }
+
+    private static void WriteManifests(ClusterSnapshot snapshot, string folder)
+    {
+        var text = new StringBuilder();
+        foreach (var ns in snapshot.Namespaces)
+            Append(text, new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns.Name, Labels = ns.Labels.ToDictionary() } });
+        File.WriteAllText(Path.Combine(folder, "namespaces.yaml"), text.ToString());
+        foreach (var (chunk, index) in snapshot.Pods.Chunk(5000).Select((c, i) => (c, i)))
+        {
+            text.Clear();
+            foreach (var pod in chunk)
+                Append(text, new V1Pod
+                {
+                    ApiVersion = "v1", Kind = "Pod",
+                    Metadata = new V1ObjectMeta { Name = pod.Name, NamespaceProperty = pod.Namespace, Labels = pod.Labels.ToDictionary() },
+                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "main", Ports = pod.Ports.Select(p => new V1ContainerPort { Name = p.Name, ContainerPort = p.Port, Protocol = p.Protocol }).ToList() }] },
+                    Status = new V1PodStatus { PodIPs = pod.Addresses.Select(a => new V1PodIP { Ip = a.ToString() }).ToList() },
+                });
+            File.WriteAllText(Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"pods-{index:D3}.yaml")), text.ToString());
+        }
+        text.Clear();
+        foreach (var policy in snapshot.Policies)
+        {
+            policy.ApiVersion = "networking.k8s.io/v1";
+            policy.Kind = "NetworkPolicy";
+            Append(text, policy);
+        }
+        File.WriteAllText(Path.Combine(folder, "policies.yaml"), text.ToString());
+    }
+
+    private static void Append(StringBuilder text, object item) => text.Append(k8s.KubernetesYaml.Serialize(item)).Append("\n---\n");
+
+    private static string FindRepo()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir != null && !File.Exists(Path.Combine(dir, "CniEgress.sln"))) dir = Path.GetDirectoryName(dir);
+        return dir ?? throw new InvalidOperationException("repository root not found");
+    }
+}
