@@ -92,15 +92,23 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     /// <summary>True when something changed in the kernel.</summary>
     private bool ReadAndReconcile(IClusterSource source, AttachmentStore store, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
     {
-        var problems = new List<string>();
-        var objects = source.Read(problems);
-        foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
-        reported.IntersectWith(problems);
-        metrics.ManifestProblems(problems.Count);
         var clock = Stopwatch.StartNew();
         int fullSyncsBefore = reconciler.FullSyncs;
-        int changes = reconciler.Apply(objects, LocalAttachments.Read(store));
-        if (changes > 0) Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, objects.Policies.Count);
+        int changes;
+        if (reconciler.HasCluster && source.ReadChanges() is { } changed)
+        {
+            changes = reconciler.ApplyChanges(changed, LocalAttachments.Read(store));
+        }
+        else
+        {
+            var problems = new List<string>();
+            var objects = source.Read(problems);
+            foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
+            reported.IntersectWith(problems);
+            metrics.ManifestProblems(problems.Count);
+            changes = reconciler.Apply(objects, LocalAttachments.Read(store));
+        }
+        if (changes > 0) Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, reconciler.PolicyCount);
         if (changes > 0)
             log($"applied {changes} changed object(s) in {clock.Elapsed.TotalMilliseconds:0.0} ms ({reconciler.FullSyncs} full syncs, {reconciler.IncrementalUpdates} incremental updates so far)");
         if (sinceVerify.Elapsed >= settings.VerifyInterval)

@@ -12,7 +12,10 @@ namespace CniEgress.PolicyAgent.Agent;
 public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Action<PolicyProblem>? report = null)
 {
     private readonly EgressCompilation compilation = new();
-    private ClusterObjects cluster = ClusterObjects.Empty;
+    // The cluster as last applied; owned here, changed in place by watch events.
+    private Dictionary<string, NamespaceState> namespaces = new(StringComparer.Ordinal);
+    private Dictionary<string, PodState> pods = new(StringComparer.Ordinal);
+    private Dictionary<string, V1NetworkPolicy> policies = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, LocalPod> local = new Dictionary<string, LocalPod>();
     private HashSet<string> reportedProblems = new(StringComparer.Ordinal);
     private bool synced;
@@ -34,11 +37,53 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     {
         next = WithLocalAddresses(next, nextLocal);
         int changes = 0;
-        changes += Changes(cluster.Namespaces, next.Namespaces, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
-        changes += Changes(cluster.Pods, next.Pods, Describe, compilation.SetPod, key => compilation.RemovePod(Namespace(key), Name(key)));
-        changes += Changes(cluster.Policies, next.Policies, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, key => compilation.RemovePolicy(Namespace(key), Name(key)));
-        cluster = next;
+        changes += Changes(namespaces, next.Namespaces, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
+        changes += Changes(pods, next.Pods, Describe, compilation.SetPod, key => compilation.RemovePod(Namespace(key), Name(key)));
+        changes += Changes(policies, next.Policies, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, key => compilation.RemovePolicy(Namespace(key), Name(key)));
+        namespaces = new(next.Namespaces, StringComparer.Ordinal);
+        pods = new(next.Pods, StringComparer.Ordinal);
+        policies = new(next.Policies, StringComparer.Ordinal);
         return ApplyLocal(nextLocal, changes);
+    }
+
+    /// <summary>True once a whole reading has been applied; from then on a source's changes alone will do.</summary>
+    public bool HasCluster => synced;
+
+    public int PolicyCount => policies.Count;
+
+    /// <summary>Only the objects a source says changed (watch events): the cost follows the
+    /// change, not the size of the cluster.</summary>
+    public int ApplyChanges(ClusterChanges changed, IReadOnlyDictionary<string, LocalPod> nextLocal)
+    {
+        int changes = 0;
+        foreach (var (key, ns) in changed.Namespaces)
+            changes += One(namespaces, key, ns, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
+        foreach (var (key, pod) in changed.Pods)
+            changes += One(pods, key, pod == null ? null : WithLocalAddresses(pod, nextLocal), Describe, compilation.SetPod, k => compilation.RemovePod(Namespace(k), Name(k)));
+        foreach (var (key, policy) in changed.Policies)
+            changes += One(policies, key, policy, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, k => compilation.RemovePolicy(Namespace(k), Name(k)));
+        return ApplyLocal(nextLocal, changes);
+    }
+
+    private static int One<T>(Dictionary<string, T> current, string key, T? next, Func<T, string> describe, Action<T> set, Action<string> remove) where T : class
+    {
+        if (next == null)
+        {
+            if (!current.Remove(key)) return 0;
+            remove(key);
+            return 1;
+        }
+        if (current.TryGetValue(key, out var old) && describe(old) == describe(next)) return 0;
+        current[key] = next;
+        set(next);
+        return 1;
+    }
+
+    private static PodState WithLocalAddresses(PodState pod, IReadOnlyDictionary<string, LocalPod> localPods)
+    {
+        if (pod.Addresses.Count > 0) return pod;
+        var addresses = localPods.Values.Where(l => l.Namespace == pod.Namespace && l.Name == pod.Name).SelectMany(l => l.Addresses).ToList();
+        return addresses.Count == 0 ? pod : pod with { Addresses = addresses };
     }
 
     /// <summary>New local pods only (a CNI ADD announcing its pod): O(local pods), whatever the
@@ -47,7 +92,7 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     {
         int changes = clusterChanges + Changes(local, nextLocal, Describe, compilation.SetLocalPod, compilation.RemoveLocalPod);
         foreach (var pod in nextLocal.Values.Where(l => !local.ContainsKey(l.HostInterface)))
-            if (cluster.Pods.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var known) && known.Addresses.Count == 0)
+            if (pods.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var known) && known.Addresses.Count == 0)
                 compilation.SetPod(known with { Addresses = pod.Addresses });
         local = nextLocal;
         if (changes == 0 && synced) return 0;

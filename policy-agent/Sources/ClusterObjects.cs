@@ -16,6 +16,13 @@ public sealed record ClusterObjects(
     public static string Key(string ns, string name) => $"{ns}/{name}";
 }
 
+/// <summary>The objects that changed since the previous reading, by key, with their state now
+/// (null: deleted).</summary>
+public sealed record ClusterChanges(
+    IReadOnlyList<KeyValuePair<string, NamespaceState?>> Namespaces,
+    IReadOnlyList<KeyValuePair<string, PodState?>> Pods,
+    IReadOnlyList<KeyValuePair<string, V1NetworkPolicy?>> Policies);
+
 /// <summary>Kubernetes objects reduced to the fields the compiler reads, so memory stays bounded.</summary>
 public static class ObjectConversion
 {

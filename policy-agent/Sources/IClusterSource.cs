@@ -16,6 +16,10 @@ public interface IClusterSource : IDisposable
 
     ClusterObjects Read(ICollection<string> problems);
 
+    /// <summary>Only what changed since the last <see cref="Read"/> or call, when the source can
+    /// tell (the API's watch events); null when it cannot (a folder is read whole).</summary>
+    ClusterChanges? ReadChanges();
+
     /// <summary>Tells the cluster about a policy part that cannot be enforced (an Event on the
     /// policy for the API; the log says it anyway).</summary>
     void Report(Policy.PolicyProblem problem);
@@ -42,6 +46,8 @@ public sealed class ManifestSource(string folder) : IClusterSource
     }
 
     public ClusterObjects Read(ICollection<string> problems) => ManifestFolder.Read(folder, problems);
+
+    public ClusterChanges? ReadChanges() => null;
 
     public void Report(Policy.PolicyProblem problem)
     {
