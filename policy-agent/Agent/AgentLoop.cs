@@ -44,10 +44,10 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         using IClusterSource source = settings.ManifestFolder != null
             ? new ManifestSource(settings.ManifestFolder)
             : new KubernetesSource(KubernetesSource.Configuration(settings.Kubeconfig), settings.NodeName, log);
-        var reconciler = new Reconciler(new EgressDataplane(new NftCommand("nft"), new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
-        source.Start(() => changed.Release());
-        using var attachments = Watch(store.Directory, changed);
         var nft = new NftCommand("nft");
+        var reconciler = new Reconciler(new EgressDataplane(nft, new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
+        source.Start(() => changed.Release());
+        using var attachments = FolderWatcher.Watch(store.Directory, () => changed.Release());
         using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics, () => nft.ReadCounters("pod-denials"));
         log($"egress-agent on node {settings.NodeName}: {source.Description}, CNI state {settings.StateDir}"
             + (status == null ? "" : $", status on http://{settings.StatusAddress}/"));
@@ -108,9 +108,11 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             metrics.ManifestProblems(problems.Count);
             changes = reconciler.Apply(objects, LocalAttachments.Read(store));
         }
-        if (changes > 0) Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, reconciler.PolicyCount);
         if (changes > 0)
+        {
+            Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, reconciler.PolicyCount);
             log($"applied {changes} changed object(s) in {clock.Elapsed.TotalMilliseconds:0.0} ms ({reconciler.FullSyncs} full syncs, {reconciler.IncrementalUpdates} incremental updates so far)");
+        }
         if (sinceVerify.Elapsed >= settings.VerifyInterval)
         {
             sinceVerify.Restart();
@@ -206,18 +208,5 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         metrics.Applied(latency, full);
         if (reconciler.Desired is { } desired)
             metrics.State(policies, desired.ClassOfInterface.Count, reconciler.Local.Count, desired.Classes.Count);
-    }
-
-    private static FileSystemWatcher? Watch(string folder, SemaphoreSlim changed)
-    {
-        if (!Directory.Exists(folder)) return null;
-        var watcher = new FileSystemWatcher(folder) { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size };
-        void Signal(object sender, FileSystemEventArgs e) => changed.Release();
-        watcher.Created += Signal;
-        watcher.Changed += Signal;
-        watcher.Deleted += Signal;
-        watcher.Renamed += (sender, e) => changed.Release();
-        watcher.EnableRaisingEvents = true;
-        return watcher;
     }
 }

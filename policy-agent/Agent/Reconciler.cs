@@ -56,10 +56,11 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     public int ApplyChanges(ClusterChanges changed, IReadOnlyDictionary<string, LocalPod> nextLocal)
     {
         int changes = 0;
+        var byPod = AddressesByPod(nextLocal);
         foreach (var (key, ns) in changed.Namespaces)
             changes += One(namespaces, key, ns, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
         foreach (var (key, pod) in changed.Pods)
-            changes += One(pods, key, pod == null ? null : WithLocalAddresses(pod, nextLocal), Describe, compilation.SetPod, k => compilation.RemovePod(Namespace(k), Name(k)));
+            changes += One(pods, key, pod == null ? null : WithLocalAddresses(pod, byPod), Describe, compilation.SetPod, k => compilation.RemovePod(Namespace(k), Name(k)));
         foreach (var (key, policy) in changed.Policies)
             changes += One(policies, key, policy, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, k => compilation.RemovePolicy(Namespace(k), Name(k)));
         return ApplyLocal(nextLocal, changes);
@@ -77,13 +78,6 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
         current[key] = next;
         set(next);
         return 1;
-    }
-
-    private static PodState WithLocalAddresses(PodState pod, IReadOnlyDictionary<string, LocalPod> localPods)
-    {
-        if (pod.Addresses.Count > 0) return pod;
-        var addresses = localPods.Values.Where(l => l.Namespace == pod.Namespace && l.Name == pod.Name).SelectMany(l => l.Addresses).ToList();
-        return addresses.Count == 0 ? pod : pod with { Addresses = addresses };
     }
 
     /// <summary>New local pods only (a CNI ADD announcing its pod): O(local pods), whatever the
@@ -128,12 +122,16 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     /// <summary>Offline manifests rarely carry status.podIPs: a local pod's addresses come from its attachment.</summary>
     private static ClusterObjects WithLocalAddresses(ClusterObjects objects, IReadOnlyDictionary<string, LocalPod> localPods)
     {
-        var byPod = localPods.Values.GroupBy(l => ClusterObjects.Key(l.Namespace, l.Name)).ToDictionary(g => g.Key, g => g.SelectMany(l => l.Addresses).ToList());
+        var byPod = AddressesByPod(localPods);
         if (!objects.Pods.Values.Any(p => p.Addresses.Count == 0 && byPod.ContainsKey(ClusterObjects.Key(p.Namespace, p.Name)))) return objects;
-        var pods = objects.Pods.ToDictionary(kv => kv.Key, kv => kv.Value.Addresses.Count == 0 && byPod.TryGetValue(kv.Key, out var addresses)
-            ? kv.Value with { Addresses = addresses } : kv.Value);
-        return objects with { Pods = pods };
+        return objects with { Pods = objects.Pods.ToDictionary(kv => kv.Key, kv => WithLocalAddresses(kv.Value, byPod)) };
     }
+
+    private static PodState WithLocalAddresses(PodState pod, Dictionary<string, List<System.Net.IPAddress>> byPod) =>
+        pod.Addresses.Count == 0 && byPod.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var addresses) ? pod with { Addresses = addresses } : pod;
+
+    private static Dictionary<string, List<System.Net.IPAddress>> AddressesByPod(IReadOnlyDictionary<string, LocalPod> localPods) =>
+        localPods.Values.GroupBy(l => ClusterObjects.Key(l.Namespace, l.Name)).ToDictionary(g => g.Key, g => g.SelectMany(l => l.Addresses).ToList());
 
     private static int Changes<T>(IReadOnlyDictionary<string, T> before, IReadOnlyDictionary<string, T> after,
         Func<T, string> describe, Action<T> set, Action<string> remove)

@@ -13,7 +13,4 @@ public static class EgressCompiler
         compilation.Load(snapshot);
         return compilation.Build();
     }
-
-    /// <summary>Pods whose labels are not known yet, in a namespace with egress policies.</summary>
-    public static EgressClass UnknownPodClass => EgressCompilation.UnknownPodClass;
 }

@@ -34,16 +34,7 @@ public sealed class ManifestSource(string folder) : IClusterSource
 
     public bool Ready => true;
 
-    public void Start(Action changed)
-    {
-        if (!Directory.Exists(folder)) return;
-        watcher = new FileSystemWatcher(folder) { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size };
-        watcher.Created += (_, _) => changed();
-        watcher.Changed += (_, _) => changed();
-        watcher.Deleted += (_, _) => changed();
-        watcher.Renamed += (_, _) => changed();
-        watcher.EnableRaisingEvents = true;
-    }
+    public void Start(Action changed) => watcher = FolderWatcher.Watch(folder, changed);
 
     public ClusterObjects Read(ICollection<string> problems) => ManifestFolder.Read(folder, problems);
 

@@ -15,13 +15,16 @@ public static class PolicyApplyBenchmark
     private const int Namespaces = 100;
     private const int LocalPods = 110;
 
+    /// <summary>(policies, pods, CIDR entries) of each synthetic cluster.</summary>
+    private static readonly (int, int, int)[] Sizes = [(100, 1_000, 1_000), (1_000, 10_000, 10_000), (10_000, 50_000, 100_000)];
+
     public static int Run()
     {
         Console.WriteLine("# Egress policy: compile + full apply (structure with nft, elements and the switch in one nfnetlink transaction)");
         Console.WriteLine();
         Console.WriteLine("| policies | pods | CIDR entries | classes | kernel elements | compile | apply | total | resync of the loaded table | reference: all in one `nft -f` |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var (policies, pods, cidrs) in new[] { (100, 1_000, 1_000), (1_000, 10_000, 10_000), (10_000, 50_000, 100_000) })
+        foreach (var (policies, pods, cidrs) in Sizes)
         {
             var snapshot = Synthetic(policies, pods, cidrs);
             // The input is long-lived in the agent (its informer caches); settle it into the old
@@ -77,7 +80,7 @@ public static class PolicyApplyBenchmark
         Console.WriteLine();
         Console.WriteLine("| size (policies / pods / CIDRs) | change | p50 | p99 | max | elements changed | of which compile p50 |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
-        foreach (var (policies, pods, cidrs) in new[] { (100, 1_000, 1_000), (1_000, 10_000, 10_000), (10_000, 50_000, 100_000) })
+        foreach (var (policies, pods, cidrs) in Sizes)
         {
             var snapshot = Synthetic(policies, pods, cidrs);
             string netns = $"incbench{policies}";

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 namespace CniEgress.Netlink.Conntrack;
 
 /// <summary>The connection tracking table of the namespace its socket was opened in, over
-/// ctnetlink: list connections, delete or mark one. Used to stop flows that a tightened policy now denies.</summary>
+/// ctnetlink: list connections, mark one. Used to stop flows that a tightened policy now denies.</summary>
 public sealed class ConntrackClient : IDisposable
 {
     private readonly NetlinkSocket _socket;
@@ -33,26 +33,6 @@ public sealed class ConntrackClient : IDisposable
             }
         }
         return flows;
-    }
-
-    /// <summary>False when the connection was already gone.</summary>
-    public bool Delete(ConntrackFlow flow)
-    {
-        lock (_gate)
-        {
-            _writer.Clear();
-            uint sequence = _socket.NextSequence();
-            ConntrackMessages.Delete(_writer, sequence, flow);
-            try
-            {
-                _socket.Execute($"delete conntrack entry {flow}", _writer.WrittenSpan, sequence);
-                return true;
-            }
-            catch (NetlinkNotFoundException)
-            {
-                return false;
-            }
-        }
     }
 
     /// <summary>Sets the <paramref name="mask"/> bits of the connection's mark to <paramref name="mark"/>; false when it was already gone.</summary>

@@ -9,7 +9,7 @@ namespace CniEgress.Netlink.Conntrack;
 internal static class ConntrackMessages
 {
     private const byte NFNL_SUBSYS_CTNETLINK = 1;
-    private const byte IPCTNL_MSG_CT_NEW = 0, IPCTNL_MSG_CT_GET = 1, IPCTNL_MSG_CT_DELETE = 2;
+    private const byte IPCTNL_MSG_CT_NEW = 0, IPCTNL_MSG_CT_GET = 1;
     private const ushort CTA_MARK = 8, CTA_MARK_MASK = 21;
     private const ushort CTA_TUPLE_ORIG = 1, CTA_TUPLE_IP = 1, CTA_TUPLE_PROTO = 2;
     private const ushort CTA_IP_V4_SRC = 1, CTA_IP_V4_DST = 2, CTA_IP_V6_SRC = 3, CTA_IP_V6_DST = 4;
@@ -24,15 +24,6 @@ internal static class ConntrackMessages
     {
         writer.BeginMessage(MessageType(IPCTNL_MSG_CT_GET), NetlinkMessageFlags.Request | NetlinkMessageFlags.Dump, sequence);
         writer.WriteHeader(new NfGenMessage { Family = Family(family) });
-        writer.EndMessage();
-    }
-
-    /// <summary>Deletes the connection whose original tuple is <paramref name="flow"/>.</summary>
-    public static void Delete(NetlinkMessageWriter writer, uint sequence, ConntrackFlow flow)
-    {
-        writer.BeginMessage(MessageType(IPCTNL_MSG_CT_DELETE), NetlinkMessageFlags.Request | NetlinkMessageFlags.Ack, sequence);
-        writer.WriteHeader(new NfGenMessage { Family = Family(flow.Source.AddressFamily) });
-        WriteOriginalTuple(writer, flow);
         writer.EndMessage();
     }
 
@@ -68,7 +59,7 @@ internal static class ConntrackMessages
     public static bool TryParseFlow(in NetlinkMessage message, out ConntrackFlow flow)
     {
         flow = default;
-        if (message.Type != MessageType(0) && message.Type != MessageType(IPCTNL_MSG_CT_GET)) return false; // IPCTNL_MSG_CT_NEW in dumps
+        if (message.Type != MessageType(IPCTNL_MSG_CT_NEW) && message.Type != MessageType(IPCTNL_MSG_CT_GET)) return false; // dumps answer with NEW
         if (message.Payload.Length < NfGenMessage.Size) return false;
         if (!NetlinkAttributeReader.TryFind(message.Payload[NfGenMessage.Size..], CTA_TUPLE_ORIG, out var original)) return false;
         IPAddress? source = null, destination = null;

@@ -53,14 +53,14 @@ public class AgentHandshakeTests(ITestOutputHelper output)
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Manifests);
         // The external host counts every UDP datagram that reaches it on port 9999.
-        Shell.Ok("ip", "netns", "exec", node.External.Name, "nft", "add table inet count; add chain inet count input { type filter hook input priority 0; }; add rule inet count input udp dport 9999 counter");
+        node.CountUdpAtExternal(9999);
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
         Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
 
         // Control: a pod of a namespace without policies does get through.
         var control = node.AddPod("open", "control", policyAgent: "required");
         Send(control.Netns);
-        Assert.True(WaitForCount(node, 3), $"the probe reaches the external host ({Received(node)})");
+        Assert.True(Wait.Until(() => node.UdpReceivedAtExternal() >= 3, TimeSpan.FromSeconds(5)), $"the probe reaches the external host ({node.UdpReceivedAtExternal()})");
 
         var latencies = new List<double>();
         var pods = new List<PodNamespace>();
@@ -77,7 +77,7 @@ public class AgentHandshakeTests(ITestOutputHelper output)
                 Send(pod);
             }
             Thread.Sleep(200); // anything in flight lands
-            Assert.Equal(3, Received(node));
+            Assert.Equal(3, node.UdpReceivedAtExternal());
             latencies.Sort();
             output.WriteLine($"ADD with the agent handshake, 200 pods: median {latencies[100]:0.0} ms, p90 {latencies[180]:0.0} ms (including `ip netns exec`)");
         }
@@ -93,21 +93,4 @@ public class AgentHandshakeTests(ITestOutputHelper output)
 
     private static void Send(PodNamespace pod) =>
         pod.Exec("bash", "-c", $"for k in 1 2 3; do echo leak > /dev/udp/{ExternalV4}/9999; done");
-
-    private static long Received(PolicyNode node)
-    {
-        string listing = node.External.Exec("nft", "list", "table", "inet", "count").Stdout;
-        var match = System.Text.RegularExpressions.Regex.Match(listing, @"counter packets (\d+)");
-        return match.Success ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
-    }
-
-    private static bool WaitForCount(PolicyNode node, long expected)
-    {
-        for (int i = 0; i < 50; i++)
-        {
-            if (Received(node) >= expected) return true;
-            Thread.Sleep(100);
-        }
-        return false;
-    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CniEgress.Tests.Infrastructure;
 using k8s.Models;
 using Xunit;
@@ -48,23 +47,23 @@ public class ApiAgentTests
 
         using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
         Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
-        Assert.True(Eventually(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4)), agent.Log);
+        Assert.True(Wait.Until(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4), TimeSpan.FromSeconds(20)), agent.Log);
 
         // A change arrives over the watch.
         api.Upsert("networkpolicies", AllowTo(ExternalV4));
-        Assert.True(Eventually(() => Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4)), agent.Log);
+        Assert.True(Wait.Until(() => Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4), TimeSpan.FromSeconds(20)), agent.Log);
 
         // The watch drops; the agent resumes from the last version and misses nothing.
         api.DropWatches();
         api.Upsert("networkpolicies", AllowTo(OtherExternalV4));
-        Assert.True(Eventually(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4)), agent.Log);
+        Assert.True(Wait.Until(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4), TimeSpan.FromSeconds(20)), agent.Log);
         Assert.Equal(1, api.Requests.Count(r => r == "list networkpolicies")); // resumed, not listed again
 
         // History compacted: resuming gets 410 Gone, the agent lists again.
         api.Compact();
         api.DropWatches();
         api.Upsert("networkpolicies", AllowTo(ExternalV4));
-        Assert.True(Eventually(() => Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4)), agent.Log);
+        Assert.True(Wait.Until(() => Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4), TimeSpan.FromSeconds(20)), agent.Log);
         Assert.True(agent.WaitForLog("410", TimeSpan.FromSeconds(5)), agent.Log);
         Assert.True(api.Requests.Count(r => r == "list networkpolicies") >= 2, string.Join('\n', api.Requests));
 
@@ -73,7 +72,7 @@ public class ApiAgentTests
         broken.Metadata.Name = "broken";
         broken.Spec.Egress[0].To[0].IpBlock.Cidr = "10.0.0.0/33";
         api.Upsert("networkpolicies", broken);
-        Assert.True(Eventually(() => { lock (api.Events) return api.Events.Count > 0; }, TimeSpan.FromSeconds(10)), agent.Log);
+        Assert.True(Wait.Until(() => { lock (api.Events) return api.Events.Count > 0; }, TimeSpan.FromSeconds(10)), agent.Log);
         var warning = api.Events[0];
         Assert.Equal("Warning", (string?)warning["type"]);
         Assert.Equal("broken", (string?)warning["involvedObject"]!["name"]);
@@ -86,20 +85,9 @@ public class ApiAgentTests
         Assert.True(Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4), agent.Log);
         api.Delete("networkpolicies", AllowTo(ExternalV4));
         api.Away = false;
-        Assert.True(Eventually(() => Allowed(client, OtherExternalV4), TimeSpan.FromSeconds(40)), agent.Log);
+        Assert.True(Wait.Until(() => Allowed(client, OtherExternalV4), TimeSpan.FromSeconds(40)), agent.Log);
         Assert.Contains("enforcing the last known state meanwhile", agent.Log, StringComparison.Ordinal);
     }
 
     private static bool Allowed(Pod client, string address) => Talk(client.Netns, address, 80) == "external";
-
-    private static bool Eventually(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(20)))
-        {
-            if (condition()) return true;
-            Thread.Sleep(200);
-        }
-        return false;
-    }
 }

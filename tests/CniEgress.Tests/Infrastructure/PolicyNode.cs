@@ -156,6 +156,17 @@ public sealed class PolicyNode : IDisposable
         return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }
 
+    /// <summary>Makes the external host count every UDP datagram that reaches it on <paramref name="port"/>.</summary>
+    public void CountUdpAtExternal(int port) =>
+        Shell.Ok("ip", "netns", "exec", External.Name, "nft", $"add table inet count; add chain inet count input {{ type filter hook input priority 0; }}; add rule inet count input udp dport {port} counter");
+
+    /// <summary>Datagrams counted since <see cref="CountUdpAtExternal"/>.</summary>
+    public long UdpReceivedAtExternal()
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(External.Exec("nft", "list", "table", "inet", "count").Stdout, @"counter packets (\d+)");
+        return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+    }
+
     /// <summary>A TCP echo server (IPv4) in a namespace, for long-lived connections; stopped on dispose.</summary>
     public void ServeEcho(PodNamespace where, int port)
     {
