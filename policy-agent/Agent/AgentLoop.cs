@@ -61,6 +61,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             while (!stop.IsCancellationRequested)
             {
                 metrics.Heartbeat();
+                metrics.Source(source.Unreachable, source.Errors);
                 if (!source.Ready)
                 {
                     // Nothing is written before the first complete view: an incomplete one would

@@ -13,9 +13,21 @@ public sealed class AgentMetrics
     private long latencySumMicroseconds;
     private long fullSyncs, incrementalUpdates, driftRepairs, stoppedFlows, announcements, manifestProblems;
     private long policies, isolatedPods, localPods, classes;
-    private long ready, heartbeatTicks = Environment.TickCount64;
+    private long ready, heartbeatTicks = Environment.TickCount64, sourceErrors;
+    private volatile string? unreachable;
 
-    public bool Ready => Interlocked.Read(ref ready) == 1;
+    /// <summary>Ready once the first full sync is in the kernel, and while the source reaches the cluster.</summary>
+    public bool Ready => Interlocked.Read(ref ready) == 1 && unreachable == null;
+
+    /// <summary>Why /readyz says no; null when ready.</summary>
+    public string? NotReadyReason => Interlocked.Read(ref ready) == 0 ? "no full sync yet"
+        : unreachable is { } why ? $"cluster unreachable ({why}); enforcing the last known state" : null;
+
+    public void Source(string? unreachableReason, long errors)
+    {
+        unreachable = unreachableReason;
+        Interlocked.Exchange(ref sourceErrors, errors);
+    }
 
     /// <summary>The main loop is alive when it went round within this long.</summary>
     public bool Alive(TimeSpan within) => Environment.TickCount64 - Interlocked.Read(ref heartbeatTicks) < within.TotalMilliseconds;
@@ -51,7 +63,9 @@ public sealed class AgentMetrics
     public string Render(IReadOnlyDictionary<string, long> deniedPackets)
     {
         var text = new StringBuilder();
-        Gauge(text, "egress_agent_ready", "1 once the first full sync is in the kernel", Interlocked.Read(ref ready));
+        Gauge(text, "egress_agent_ready", "1 once the first full sync is in the kernel and while the cluster is reachable", Ready ? 1 : 0);
+        Gauge(text, "egress_agent_api_reachable", "0 while the API server (or the manifest folder) cannot be read; the last known state stays enforced", unreachable == null ? 1 : 0);
+        Counter(text, "egress_agent_api_errors_total", "failed list and watch calls to the API server", Interlocked.Read(ref sourceErrors));
         Gauge(text, "egress_agent_policies", "NetworkPolicies known", Interlocked.Read(ref policies));
         Gauge(text, "egress_agent_local_pods", "pods wired on this node", Interlocked.Read(ref localPods));
         Gauge(text, "egress_agent_isolated_pods", "local pods isolated for egress", Interlocked.Read(ref isolatedPods));

@@ -36,7 +36,7 @@ public sealed class StatusServer : IDisposable
                 var (status, body) = context.Request.Url?.AbsolutePath switch
                 {
                     "/healthz" => metrics.Alive(TimeSpan.FromSeconds(30)) ? (200, "ok\n") : (503, "main loop stuck\n"),
-                    "/readyz" => metrics.Ready ? (200, "ready\n") : (503, "no full sync yet\n"),
+                    "/readyz" => metrics.NotReadyReason is { } why ? (503, why + "\n") : (200, "ready\n"),
                     "/metrics" => (200, metrics.Render(deniedPackets())),
                     _ => (404, "/healthz, /readyz, /metrics\n"),
                 };

@@ -12,6 +12,13 @@ public interface IClusterSource : IDisposable
     /// the kernel before (an incomplete view would enforce too little).</summary>
     bool Ready { get; }
 
+    /// <summary>Why the source cannot reach the cluster right now; null when it can. The agent
+    /// keeps enforcing its last view meanwhile and reports itself not ready.</summary>
+    string? Unreachable { get; }
+
+    /// <summary>Failed calls to the cluster so far.</summary>
+    long Errors { get; }
+
     void Start(Action changed);
 
     ClusterObjects Read(ICollection<string> problems);
@@ -33,6 +40,10 @@ public sealed class ManifestSource(string folder) : IClusterSource
     public string Description => "manifests " + folder;
 
     public bool Ready => true;
+
+    public string? Unreachable => null;
+
+    public long Errors => 0;
 
     public void Start(Action changed) => watcher = FolderWatcher.Watch(folder, changed);
 

@@ -34,6 +34,10 @@ public sealed class KubernetesSource : IClusterSource
 
     public bool Ready => namespaces?.Synced == true && pods?.Synced == true && policies?.Synced == true;
 
+    public string? Unreachable => namespaces?.Failure ?? pods?.Failure ?? policies?.Failure;
+
+    public long Errors => (namespaces?.Errors ?? 0) + (pods?.Errors ?? 0) + (policies?.Errors ?? 0);
+
     public void Start(Action changed)
     {
         namespaces = new("namespaces", ct => client.CoreV1.ListNamespaceAsync(cancellationToken: ct),

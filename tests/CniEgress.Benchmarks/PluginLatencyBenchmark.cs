@@ -13,7 +13,8 @@ public static class PluginLatencyBenchmark
     private static readonly string Repo = FindRepo();
     private static readonly string PluginDirs = Path.Combine(Repo, "dist") + ":/usr/lib/cni";
 
-    public static int Run(int runs)
+    /// <param name="only">When set, only the scenarios whose label contains it run (for iterating on one figure).</param>
+    public static int Run(int runs, string? only = null)
     {
         var scenarios = new[]
         {
@@ -31,7 +32,7 @@ public static class PluginLatencyBenchmark
         Console.WriteLine("|---|---|---|---|---|---|---|");
         var medians = new Dictionary<string, (double Add, double Del)>();
         int index = 0;
-        foreach (var scenario in scenarios)
+        foreach (var scenario in scenarios.Where(s => only == null || s.Label.Contains(only, StringComparison.Ordinal)))
         {
             var (add, del) = Measure(scenario, runs, index++);
             medians[scenario.Label] = (Percentile(add, 50), Percentile(del, 50));
@@ -40,6 +41,7 @@ public static class PluginLatencyBenchmark
         var kernelDelete = KernelVethDelete.Measure(runs);
         Console.WriteLine($"| kernel veth deletion alone (netlink, in process) | {F(Percentile(kernelDelete, 10))} | | | | {F(Percentile(kernelDelete, 50))} | {F(Percentile(kernelDelete, 90))} |");
         Console.WriteLine();
+        if (only != null) return 0;
         double ptp = medians["ptp + host-local, IPv4 (reference)"].Add;
         double ours = medians["cni-egress, built-in IPAM, IPv4"].Add;
         Console.WriteLine($"ADD median ratio cni-egress(built-in)/ptp+host-local: {ours / ptp:0.000} (target <= 0.25)");

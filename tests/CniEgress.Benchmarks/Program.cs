@@ -1,6 +1,6 @@
 using CniEgress.Benchmarks;
 
-// plugin [runs]: ADD/DEL latency of cni-egress (built-in IPAM and host-local) against Debian's
+// plugin [runs] [label part]: ADD/DEL latency of cni-egress (built-in IPAM and host-local) against Debian's
 //   ptp + host-local, measured in the same run.
 // policy: compile + full apply of the egress dataplane at growing cluster sizes.
 // datapath [cidrs] [linear rules]: connections/s and throughput with no rules, ours, a linear list.
@@ -18,7 +18,7 @@ string which = args.Length > 0 ? args[0] : "plugin";
 int Number(int index, int fallback) => args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 return which switch
 {
-    "plugin" => PluginLatencyBenchmark.Run(Number(1, 40)),
+    "plugin" => PluginLatencyBenchmark.Run(Number(1, 40), args.Length > 2 ? args[2] : null),
     "policy" => PolicyApplyBenchmark.Run(),
     "datapath" => DatapathBenchmark.Run(Number(1, 100_000), Number(2, 10_000)),
     "agent" => AgentMemoryBenchmark.Run(Number(1, 5_000), Number(2, 50_000)),

@@ -79,14 +79,22 @@ public class ApiAgentTests
         Assert.Contains("spec.egress[0].to[0].ipBlock.cidr", (string?)warning["message"], StringComparison.Ordinal);
         api.Delete("networkpolicies", broken);
 
-        // The server goes away: the last state stays enforced; a deletion made meanwhile applies on return.
+        // The server goes away: the last state stays enforced and the agent says it is not ready;
+        // a deletion made meanwhile applies on return, and it is ready again.
+        Assert.Equal("ready", node.AgentStatus("/readyz"));
         api.Away = true;
-        Thread.Sleep(1500);
+        Assert.True(Wait.Until(() => node.AgentStatus("/readyz").StartsWith("cluster unreachable", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), agent.Log);
+        string metrics = node.AgentStatus("/metrics");
+        Assert.Contains("egress_agent_ready 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("egress_agent_api_reachable 0\n", metrics, StringComparison.Ordinal);
+        Assert.Matches("egress_agent_api_errors_total [1-9]", metrics);
         Assert.True(Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4), agent.Log);
         api.Delete("networkpolicies", AllowTo(ExternalV4));
         api.Away = false;
         Assert.True(Wait.Until(() => Allowed(client, OtherExternalV4), TimeSpan.FromSeconds(40)), agent.Log);
         Assert.Contains("enforcing the last known state meanwhile", agent.Log, StringComparison.Ordinal);
+        Assert.True(Wait.Until(() => node.AgentStatus("/readyz") == "ready", TimeSpan.FromSeconds(10)), agent.Log);
+        Assert.Contains("egress_agent_api_reachable 1\n", node.AgentStatus("/metrics"), StringComparison.Ordinal);
     }
 
     private static bool Allowed(Pod client, string address) => Talk(client.Netns, address, 80) == "external";

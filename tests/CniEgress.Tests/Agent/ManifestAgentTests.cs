@@ -68,9 +68,9 @@ public class ManifestAgentTests(ITestOutputHelper output)
         // Probes and metrics, as the DaemonSet's probes and Prometheus would read them.
         Assert.True(Talk(client.Netns, ExternalV4, 80) == null, // one denial surely counted for the pod
             agent.Log + "\n" + node.Node.Exec("nft", "list", "table", "inet", "cni-egress").Stdout);
-        Assert.Equal("ok", Get(node, "/healthz"));
-        Assert.Equal("ready", Get(node, "/readyz"));
-        string metrics = Get(node, "/metrics");
+        Assert.Equal("ok", node.AgentStatus("/healthz"));
+        Assert.Equal("ready", node.AgentStatus("/readyz"));
+        string metrics = node.AgentStatus("/metrics");
         Assert.Contains("egress_agent_ready 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("egress_agent_isolated_pods 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("egress_agent_policies 1\n", metrics, StringComparison.Ordinal);
@@ -227,9 +227,6 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.Contains("--manifests", outcome.Stderr + outcome.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", outcome.Stderr, StringComparison.Ordinal);
     }
-
-    private static string Get(PolicyNode node, string path) =>
-        node.Node.Exec("curl", "-s", "--max-time", "5", "http://127.0.0.1:9765" + path).Stdout.Trim();
 
     /// <summary>As configuration tools do: write aside, then rename over (a reader never sees half a file).</summary>
     private static void Replace(string path, string text)

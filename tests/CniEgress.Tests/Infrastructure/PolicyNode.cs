@@ -149,6 +149,10 @@ public sealed class PolicyNode : IDisposable
     }
 
     /// <summary>Packets of this pod that its policies denied (its counter in pod-denials).</summary>
+    /// <summary>GET on the agent's status server (its default address, in the node), as the DaemonSet's probes and Prometheus do.</summary>
+    public string AgentStatus(string path) =>
+        Node.Exec("curl", "-s", "--max-time", "5", "http://127.0.0.1:9765" + path).Stdout.Trim();
+
     public long DeniedPackets(string hostInterface)
     {
         string set = Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "set", "inet", EgressRuleset.Table, "pod-denials");
