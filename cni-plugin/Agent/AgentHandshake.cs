@@ -1,6 +1,5 @@
-using System.Net.Sockets;
-using System.Text;
-using System.Text.Json.Nodes;
+using System.Text.Json;
+using CniEgress.Interop;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Config;
 
@@ -16,42 +15,53 @@ public static class AgentHandshake
     public static void Announce(NetworkConfig config, string containerId, string ifName)
     {
         if (config.PolicyAgent == PolicyAgentMode.Off) return;
-        string? reply;
+        string reply;
         try
         {
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            socket.ReceiveTimeout = socket.SendTimeout = (int)ReplyTimeout.TotalMilliseconds;
-            socket.Connect(new UnixDomainSocketEndPoint(config.AgentSocket));
-            var request = new JsonObject { ["containerId"] = containerId, ["ifName"] = ifName };
-            socket.Send(Encoding.UTF8.GetBytes(request.ToJsonString() + "\n"));
-            reply = ReadLine(socket);
+            reply = UnixSocketExchange.Exchange(config.AgentSocket, Request(containerId, ifName), ReplyTimeout);
         }
-        catch (SocketException e)
+        catch (UnixSocketException e)
         {
             if (config.PolicyAgent == PolicyAgentMode.BestEffort) return;
             throw new CniException(CniErrorCode.TryAgainLater,
-                $"policy agent not reachable at {config.AgentSocket} ({e.SocketErrorCode}): the pod would run without its NetworkPolicy, so ADD fails and will be retried",
+                $"policy agent not reachable at {config.AgentSocket} ({e.Message}): the pod would run without its NetworkPolicy, so ADD fails and will be retried",
                 "start egress-agent, or set \"policyAgent\": \"best-effort\" to start pods without waiting for it");
         }
-        JsonObject? answer;
-        try { answer = reply == null ? null : JsonNode.Parse(reply) as JsonObject; }
-        catch (System.Text.Json.JsonException) { answer = null; }
-        if (answer?["ok"]?.GetValue<bool>() == true) return;
+        var (ok, error) = ReadReply(reply);
+        if (ok) return;
         if (config.PolicyAgent == PolicyAgentMode.BestEffort) return;
-        throw new CniException(CniErrorCode.TryAgainLater, $"policy agent could not enforce the pod's policy: {(string?)answer?["error"] ?? "no answer"}");
+        throw new CniException(CniErrorCode.TryAgainLater, $"policy agent could not enforce the pod's policy: {error ?? "no answer"}");
     }
 
-    private static string? ReadLine(Socket socket)
+    /// <summary>`{"ok": true}` or `{"ok": false, "error": "..."}`; anything else is no answer.</summary>
+    private static (bool Ok, string? Error) ReadReply(string reply)
     {
-        var buffer = new byte[4096];
-        int length = 0;
-        while (length < buffer.Length)
+        if (reply.Length == 0) return (false, null);
+        try
         {
-            int read = socket.Receive(buffer, length, buffer.Length - length, SocketFlags.None);
-            if (read == 0) break;
-            length += read;
-            if (Array.IndexOf(buffer, (byte)'\n', 0, length) >= 0) break;
+            using var document = JsonDocument.Parse(reply);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (false, null);
+            bool ok = root.TryGetProperty("ok", out var flag) && flag.ValueKind == JsonValueKind.True;
+            string? error = root.TryGetProperty("error", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
+            return (ok, error);
         }
-        return length == 0 ? null : Encoding.UTF8.GetString(buffer, 0, length).Trim();
+        catch (JsonException)
+        {
+            return (false, null);
+        }
+    }
+
+    private static byte[] Request(string containerId, string ifName)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("containerId", containerId);
+            writer.WriteString("ifName", ifName);
+            writer.WriteEndObject();
+        }
+        return [.. buffer.WrittenSpan, (byte)'\n'];
     }
 }

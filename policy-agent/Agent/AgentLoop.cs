@@ -47,7 +47,8 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         var nft = new NftCommand("nft");
         var reconciler = new Reconciler(new EgressDataplane(nft, new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
         source.Start(() => changed.Release());
-        using var attachments = FolderWatcher.Watch(store.Directory, () => changed.Release());
+        using var attachmentWatcher = FolderWatcher.Watch(store.Directory, () => changed.Release());
+        var attachments = new LocalAttachments(store);
         using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics, () => nft.ReadCounters("pod-denials"));
         log($"egress-agent on node {settings.NodeName}: {source.Description}, CNI state {settings.StateDir}"
             + (status == null ? "" : $", status on http://{settings.StatusAddress}/"));
@@ -69,7 +70,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                     if (!WaitForChange(changed, null, stop)) break;
                     continue;
                 }
-                if (ReadAndReconcile(source, store, reconciler, reported, nftables, sinceVerify))
+                if (ReadAndReconcile(source, attachments, reconciler, reported, nftables, sinceVerify))
                 {
                     StopDeniedFlows(reconciler, conntrack);
                     audit.Publish(ViewFor(reconciler));
@@ -79,7 +80,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                 // refused and the plugin fails with "try again later".
                 listener ??= new AttachmentListener(settings.SocketPath, () => changed.Release());
                 if (!WaitForChange(changed, listener, stop)) break;
-                if (ServeAnnouncements(listener, store, reconciler)) audit.Publish(ViewFor(reconciler));
+                if (ServeAnnouncements(listener, attachments, reconciler)) audit.Publish(ViewFor(reconciler));
             }
         }
         finally
@@ -91,24 +92,24 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     }
 
     /// <summary>True when something changed in the kernel.</summary>
-    private bool ReadAndReconcile(IClusterSource source, AttachmentStore store, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
+    private bool ReadAndReconcile(IClusterSource source, LocalAttachments attachments, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
     {
         var clock = Stopwatch.StartNew();
         int fullSyncsBefore = reconciler.FullSyncs;
         int changes;
-        if (reconciler.HasCluster && source.ReadChanges() is { } changed)
+        var problems = new List<string>();
+        if (reconciler.HasCluster && source.ReadChanges(problems) is { } changed)
         {
-            changes = reconciler.ApplyChanges(changed, LocalAttachments.Read(store));
+            changes = reconciler.ApplyChanges(changed, attachments.Read());
         }
         else
         {
-            var problems = new List<string>();
-            var objects = source.Read(problems);
-            foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
-            reported.IntersectWith(problems);
-            metrics.ManifestProblems(problems.Count);
-            changes = reconciler.Apply(objects, LocalAttachments.Read(store));
+            problems.Clear();
+            changes = reconciler.Apply(source.Read(problems), attachments.Read());
         }
+        foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
+        reported.IntersectWith(problems);
+        metrics.ManifestProblems(problems.Count);
         if (changes > 0)
         {
             Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, reconciler.PolicyCount);
@@ -168,19 +169,14 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         }
     }
 
-    /// <summary>Announced attachments go in at once, reading only their own records; each ADD
-    /// hears back once its pod's state is in the kernel.</summary>
-    private bool ServeAnnouncements(AttachmentListener listener, AttachmentStore store, Reconciler reconciler)
+    /// <summary>Announced attachments go in at once: the attachment folder is read again (only
+    /// new or changed records are parsed), and each ADD hears back once its pod's state is in
+    /// the kernel.</summary>
+    private bool ServeAnnouncements(AttachmentListener listener, LocalAttachments attachments, Reconciler reconciler)
     {
         var announced = listener.Take();
         if (announced.Count == 0) return false;
-        var local = new Dictionary<string, Policy.LocalPod>(reconciler.Local, StringComparer.Ordinal);
-        var missing = new HashSet<AttachmentListener.Announcement>();
-        foreach (var announcement in announced)
-        {
-            if (store.Read(announcement.ContainerId, announcement.IfName) is { } record) local[record.HostInterface] = LocalAttachments.Of(record);
-            else missing.Add(announcement);
-        }
+        var local = attachments.Read();
         string? failure = null;
         try
         {
@@ -196,7 +192,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             log(failure);
         }
         foreach (var announcement in announced)
-            announcement.Reply(failure ?? (missing.Contains(announcement) ? $"no attachment record for {announcement.ContainerId}/{announcement.IfName}" : null));
+            announcement.Reply(failure ?? (attachments.Holds(announcement.ContainerId, announcement.IfName) ? null : $"no attachment record for {announcement.ContainerId}/{announcement.IfName}"));
         return true;
     }
 

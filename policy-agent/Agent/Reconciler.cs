@@ -35,10 +35,10 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     /// <summary>Applies a new reading; returns how many objects changed.</summary>
     public int Apply(ClusterObjects next, IReadOnlyDictionary<string, LocalPod> nextLocal)
     {
-        next = WithLocalAddresses(next, nextLocal);
+        var byPod = AddressesByPod(nextLocal);
         int changes = 0;
         changes += Changes(namespaces, next.Namespaces, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
-        changes += Changes(pods, next.Pods, Describe, compilation.SetPod, key => compilation.RemovePod(Namespace(key), Name(key)));
+        changes += Changes(pods, next.Pods, Describe, p => compilation.SetPod(WithLocalAddresses(p, byPod)), key => compilation.RemovePod(Namespace(key), Name(key)));
         changes += Changes(policies, next.Policies, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, key => compilation.RemovePolicy(Namespace(key), Name(key)));
         namespaces = new(next.Namespaces, StringComparer.Ordinal);
         pods = new(next.Pods, StringComparer.Ordinal);
@@ -60,7 +60,7 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
         foreach (var (key, ns) in changed.Namespaces)
             changes += One(namespaces, key, ns, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
         foreach (var (key, pod) in changed.Pods)
-            changes += One(pods, key, pod == null ? null : WithLocalAddresses(pod, byPod), Describe, compilation.SetPod, k => compilation.RemovePod(Namespace(k), Name(k)));
+            changes += One(pods, key, pod, Describe, p => compilation.SetPod(WithLocalAddresses(p, byPod)), k => compilation.RemovePod(Namespace(k), Name(k)));
         foreach (var (key, policy) in changed.Policies)
             changes += One(policies, key, policy, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, k => compilation.RemovePolicy(Namespace(k), Name(k)));
         return ApplyLocal(nextLocal, changes);
@@ -81,13 +81,18 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     }
 
     /// <summary>New local pods only (a CNI ADD announcing its pod): O(local pods), whatever the
-    /// size of the cluster. A pod the sources do not know yet gets its addresses from here too.</summary>
+    /// size of the cluster. A pod whose source gives no addresses (not yet reported, or offline
+    /// manifests) has those of its attachments, and loses them with its attachments.</summary>
     public int ApplyLocal(IReadOnlyDictionary<string, LocalPod> nextLocal, int clusterChanges = 0)
     {
         int changes = clusterChanges + Changes(local, nextLocal, Describe, compilation.SetLocalPod, compilation.RemoveLocalPod);
-        foreach (var pod in nextLocal.Values.Where(l => !local.ContainsKey(l.HostInterface)))
-            if (pods.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var known) && known.Addresses.Count == 0)
-                compilation.SetPod(known with { Addresses = pod.Addresses });
+        var byPod = AddressesByPod(nextLocal);
+        var moved = local.Values.Where(l => !nextLocal.TryGetValue(l.HostInterface, out var now) || Describe(now) != Describe(l))
+            .Concat(nextLocal.Values.Where(l => !local.ContainsKey(l.HostInterface)))
+            .Select(l => ClusterObjects.Key(l.Namespace, l.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (string key in moved)
+            if (pods.TryGetValue(key, out var known) && known.Addresses.Count == 0)
+                compilation.SetPod(WithLocalAddresses(known, byPod));
         local = nextLocal;
         if (changes == 0 && synced) return 0;
         var desired = compilation.Build();
@@ -120,13 +125,6 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     }
 
     /// <summary>Offline manifests rarely carry status.podIPs: a local pod's addresses come from its attachment.</summary>
-    private static ClusterObjects WithLocalAddresses(ClusterObjects objects, IReadOnlyDictionary<string, LocalPod> localPods)
-    {
-        var byPod = AddressesByPod(localPods);
-        if (!objects.Pods.Values.Any(p => p.Addresses.Count == 0 && byPod.ContainsKey(ClusterObjects.Key(p.Namespace, p.Name)))) return objects;
-        return objects with { Pods = objects.Pods.ToDictionary(kv => kv.Key, kv => WithLocalAddresses(kv.Value, byPod)) };
-    }
-
     private static PodState WithLocalAddresses(PodState pod, Dictionary<string, List<System.Net.IPAddress>> byPod) =>
         pod.Addresses.Count == 0 && byPod.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var addresses) ? pod with { Addresses = addresses } : pod;
 

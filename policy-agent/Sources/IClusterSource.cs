@@ -23,18 +23,20 @@ public interface IClusterSource : IDisposable
 
     ClusterObjects Read(ICollection<string> problems);
 
-    /// <summary>Only what changed since the last <see cref="Read"/> or call, when the source can
-    /// tell (the API's watch events); null when it cannot (a folder is read whole).</summary>
-    ClusterChanges? ReadChanges();
+    /// <summary>Only what changed since the last <see cref="Read"/> or call (the API's watch
+    /// events, a folder's changed files); null when the source cannot tell. Like
+    /// <see cref="Read"/>, it adds every current problem to <paramref name="problems"/>.</summary>
+    ClusterChanges? ReadChanges(ICollection<string> problems);
 
     /// <summary>Tells the cluster about a policy part that cannot be enforced (an Event on the
     /// policy for the API; the log says it anyway).</summary>
     void Report(Policy.PolicyProblem problem);
 }
 
-/// <summary>The manifest folder as a source: read whole on every change.</summary>
+/// <summary>The manifest folder as a source: after the first reading, only changed files are parsed again.</summary>
 public sealed class ManifestSource(string folder) : IClusterSource
 {
+    private readonly ManifestFolderReader reader = new(folder);
     private FileSystemWatcher? watcher;
 
     public string Description => "manifests " + folder;
@@ -47,9 +49,15 @@ public sealed class ManifestSource(string folder) : IClusterSource
 
     public void Start(Action changed) => watcher = FolderWatcher.Watch(folder, changed);
 
-    public ClusterObjects Read(ICollection<string> problems) => ManifestFolder.Read(folder, problems);
+    public ClusterObjects Read(ICollection<string> problems) => WithProblems(reader.Read(), problems);
 
-    public ClusterChanges? ReadChanges() => null;
+    public ClusterChanges? ReadChanges(ICollection<string> problems) => WithProblems(reader.ReadChanges(), problems);
+
+    private T WithProblems<T>(T reading, ICollection<string> problems)
+    {
+        foreach (string problem in reader.Problems) problems.Add(problem);
+        return reading;
+    }
 
     public void Report(Policy.PolicyProblem problem)
     {

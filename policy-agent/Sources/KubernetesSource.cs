@@ -56,7 +56,7 @@ public sealed class KubernetesSource : IClusterSource
 
     public ClusterObjects Read(ICollection<string> problems) => cache.Snapshot();
 
-    public ClusterChanges? ReadChanges() => cache.TakeChanges();
+    public ClusterChanges? ReadChanges(ICollection<string> problems) => cache.TakeChanges();
 
     /// <summary>A Warning Event on the policy, so `kubectl describe networkpolicy` shows why part
     /// of it allows nothing. Fire and forget: a failure is logged, enforcement does not wait.</summary>

@@ -5,13 +5,32 @@ using CniEgress.State;
 namespace CniEgress.PolicyAgent.Sources;
 
 /// <summary>The pods wired on this node, from the CNI plugin's attachment records: known from
-/// their ADD, before the API server reports their addresses.</summary>
-public static class LocalAttachments
+/// their ADD, before the API server reports their addresses. Read again and again, so a record
+/// is parsed only when its file is new or changed.</summary>
+public sealed class LocalAttachments(AttachmentStore store)
 {
-    public static IReadOnlyDictionary<string, LocalPod> Read(AttachmentStore store)
+    private Dictionary<string, (FileStamp Stamp, LocalPod? Pod)> files = new(StringComparer.Ordinal);
+
+    /// <summary>True when the last <see cref="Read"/> found a readable record for this attachment.</summary>
+    public bool Holds(string containerId, string ifName) => files.TryGetValue(store.PathOf(containerId, ifName), out var file) && file.Pod != null;
+
+    public IReadOnlyDictionary<string, LocalPod> Read()
     {
         var pods = new SortedDictionary<string, LocalPod>(StringComparer.Ordinal);
-        foreach (var record in store.List()) pods[record.HostInterface] = Of(record);
+        var next = new Dictionary<string, (FileStamp, LocalPod?)>(StringComparer.Ordinal);
+        if (Directory.Exists(store.Directory))
+        {
+            foreach (string file in Directory.EnumerateFiles(store.Directory))
+            {
+                if (CniEgress.Files.AtomicFile.IsTemporary(file)) continue;
+                var stamp = FileStamp.Take(file);
+                if (!files.TryGetValue(file, out var known) || !known.Stamp.Unchanged(stamp))
+                    known = (stamp, AttachmentStore.TryLoad(file) is { } record ? Of(record) : null);
+                next[file] = known;
+                if (known.Pod is { } pod) pods[pod.HostInterface] = pod;
+            }
+        }
+        files = next;
         return pods;
     }
 

@@ -12,60 +12,68 @@ namespace CniEgress.PolicyAgent.Sources;
 /// with its file and line and skipped; everything else still applies.</summary>
 public static partial class ManifestFolder
 {
+    /// <summary>The whole folder, read once.</summary>
     public static ClusterObjects Read(string folder, ICollection<string> problems)
     {
-        var namespaces = new SortedDictionary<string, NamespaceState>(StringComparer.Ordinal);
-        var pods = new SortedDictionary<string, PodState>(StringComparer.Ordinal);
-        var policies = new SortedDictionary<string, V1NetworkPolicy>(StringComparer.Ordinal);
-        if (!Directory.Exists(folder))
-        {
-            problems.Add($"{folder}: no such folder");
-            return ClusterObjects.Empty;
-        }
-        foreach (string file in Directory.EnumerateFiles(folder).Where(IsManifest).Order(StringComparer.Ordinal))
-        {
-            string text;
-            try { text = File.ReadAllText(file); }
-            catch (IOException e) { problems.Add($"{file}: {e.Message}"); continue; }
-            foreach (var (line, document) in Documents(text))
-            {
-                string where = $"{file}:{line.ToString(CultureInfo.InvariantCulture)}";
-                try
-                {
-                    switch (KindOf(document))
-                    {
-                        case null: break; // an empty document
-                        case ("v1", "Namespace"):
-                            var ns = ObjectConversion.Namespace(k8s.KubernetesYaml.Deserialize<V1Namespace>(document));
-                            namespaces[ns.Name] = ns;
-                            break;
-                        case ("v1", "Pod"):
-                            var pod = ObjectConversion.Pod(k8s.KubernetesYaml.Deserialize<V1Pod>(document));
-                            pods[ClusterObjects.Key(pod.Namespace, pod.Name)] = pod;
-                            break;
-                        case ("networking.k8s.io/v1", "NetworkPolicy"):
-                            var policy = k8s.KubernetesYaml.Deserialize<V1NetworkPolicy>(document);
-                            policy.Metadata ??= new V1ObjectMeta();
-                            policy.Metadata.NamespaceProperty ??= "default";
-                            policies[ClusterObjects.Key(policy.Metadata.NamespaceProperty, policy.Metadata.Name)] = policy;
-                            break;
-                        case var (apiVersion, kind):
-                            problems.Add($"{where}: kind {kind} ({apiVersion}) skipped: only v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy are read");
-                            break;
-                    }
-                }
-                catch (YamlException e)
-                {
-                    // The parser may notice a problem only at the end of the document: name its last line then.
-                    int at = Math.Min(line + (int)e.Start.Line - 1, line + document.Count(c => c == '\n'));
-                    problems.Add($"{file}:{at.ToString(CultureInfo.InvariantCulture)}: {FirstLine(e.InnerException?.Message ?? e.Message)}");
-                }
-            }
-        }
-        return new ClusterObjects(namespaces, pods, policies);
+        var reader = new ManifestFolderReader(folder);
+        var objects = reader.Read();
+        foreach (string problem in reader.Problems) problems.Add(problem);
+        return objects;
     }
 
-    private static bool IsManifest(string file) =>
+    /// <summary>What one file says: its objects in file order, and its problems.</summary>
+    public sealed record FileContents(
+        IReadOnlyList<NamespaceState> Namespaces,
+        IReadOnlyList<PodState> Pods,
+        IReadOnlyList<V1NetworkPolicy> Policies,
+        IReadOnlyList<string> Problems)
+    {
+        public static FileContents Unreadable(string problem) => new([], [], [], [problem]);
+    }
+
+    /// <summary>The documents of one file's text; <paramref name="file"/> names it in problems.</summary>
+    public static FileContents Parse(string file, string text)
+    {
+        var namespaces = new List<NamespaceState>();
+        var pods = new List<PodState>();
+        var policies = new List<V1NetworkPolicy>();
+        var problems = new List<string>();
+        foreach (var (line, document) in Documents(text))
+        {
+            string where = $"{file}:{line.ToString(CultureInfo.InvariantCulture)}";
+            try
+            {
+                switch (KindOf(document))
+                {
+                    case null: break; // an empty document
+                    case ("v1", "Namespace"):
+                        namespaces.Add(ObjectConversion.Namespace(k8s.KubernetesYaml.Deserialize<V1Namespace>(document)));
+                        break;
+                    case ("v1", "Pod"):
+                        pods.Add(ObjectConversion.Pod(k8s.KubernetesYaml.Deserialize<V1Pod>(document)));
+                        break;
+                    case ("networking.k8s.io/v1", "NetworkPolicy"):
+                        var policy = k8s.KubernetesYaml.Deserialize<V1NetworkPolicy>(document);
+                        policy.Metadata ??= new V1ObjectMeta();
+                        policy.Metadata.NamespaceProperty ??= "default";
+                        policies.Add(policy);
+                        break;
+                    case var (apiVersion, kind):
+                        problems.Add($"{where}: kind {kind} ({apiVersion}) skipped: only v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy are read");
+                        break;
+                }
+            }
+            catch (YamlException e)
+            {
+                // The parser may notice a problem only at the end of the document: name its last line then.
+                int at = Math.Min(line + (int)e.Start.Line - 1, line + document.Count(c => c == '\n'));
+                problems.Add($"{file}:{at.ToString(CultureInfo.InvariantCulture)}: {FirstLine(e.InnerException?.Message ?? e.Message)}");
+            }
+        }
+        return new FileContents(namespaces, pods, policies, problems);
+    }
+
+    public static bool IsManifest(string file) =>
         Path.GetExtension(file) is ".yaml" or ".yml" or ".json" && !Path.GetFileName(file).StartsWith('.');
 
     /// <summary>(apiVersion, kind) of one document; null for an empty one.</summary>

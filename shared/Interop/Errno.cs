@@ -19,6 +19,7 @@ internal static class Errno
     public static int EBADMSG => 74;
     public static int ENOPROTOOPT => 92;
     public static int ENOBUFS => 105;
+    public static int ENAMETOOLONG => 36;
 
     /// <summary>The errno of the last Tmds.LibC call made on this thread.</summary>
     public static int Last => LibC.errno;

@@ -44,7 +44,8 @@ public sealed class AttachmentStore
 
     public string PathOf(string containerId, string ifName) => Path.Combine(Directory, $"{containerId}_{ifName}.json");
 
-    private static AttachmentRecord? TryLoad(string path)
+    /// <summary>One record file by its path (as <see cref="List"/> finds them); null when unreadable or gone.</summary>
+    public static AttachmentRecord? TryLoad(string path)
     {
         if (!File.Exists(path)) return null;
         try

@@ -89,4 +89,67 @@ public sealed class ManifestFolderTests : IDisposable
         Assert.Empty(objects.Policies);
         Assert.Single(problems);
     }
+
+    private static string Pod(string name, string app) => $$$"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: {{{name}}}, namespace: shop, labels: {app: "{{{app}}}"}}
+        """;
+
+    [Fact]
+    public void Read_again_only_changed_files_are_parsed_and_only_their_objects_are_changes()
+    {
+        Write("a.yaml", Pod("web", "v1") + "\n---\n" + Pod("db", "v1"));
+        Write("b.yaml", Pod("cache", "v1"));
+        var reader = new ManifestFolderReader(folder);
+        Assert.Equal(3, reader.Read().Pods.Count);
+        Assert.Empty(reader.ReadChanges().Pods); // nothing changed: nothing parsed, nothing told
+
+        Write("a.yaml", Pod("web", "v2")); // db leaves the file, web changes
+        Write("c.yaml", "kind: [broken");
+        var changes = reader.ReadChanges();
+        Assert.Equal(["shop/db", "shop/web"], changes.Pods.Select(c => c.Key).Order(StringComparer.Ordinal));
+        Assert.Null(changes.Pods.Single(c => c.Key == "shop/db").Value);
+        Assert.Equal("v2", changes.Pods.Single(c => c.Key == "shop/web").Value!.Labels["app"]);
+        Assert.Single(reader.Problems, p => p.StartsWith(Path.Combine(folder, "c.yaml") + ":1: ", StringComparison.Ordinal));
+
+        File.Delete(Path.Combine(folder, "b.yaml"));
+        Assert.Equal([new KeyValuePair<string, CniEgress.PolicyAgent.Policy.PodState?>("shop/cache", null)], reader.ReadChanges().Pods);
+    }
+
+    [Fact]
+    public void Read_again_the_later_file_wins_a_duplicate_and_its_removal_brings_back_the_earlier_copy()
+    {
+        Write("a.yaml", Pod("web", "from-a"));
+        Write("b.yaml", Pod("web", "from-b"));
+        var reader = new ManifestFolderReader(folder);
+        Assert.Equal("from-b", reader.Read().Pods["shop/web"].Labels["app"]);
+        Write("a.yaml", Pod("web", "from-a, edited"));
+        Assert.Empty(reader.ReadChanges().Pods); // b's copy still wins
+        File.Delete(Path.Combine(folder, "b.yaml"));
+        var change = Assert.Single(reader.ReadChanges().Pods);
+        Assert.Equal("from-a, edited", change.Value!.Labels["app"]);
+    }
+
+    [Fact]
+    public void Read_again_a_file_rewritten_at_once_with_the_same_size_is_still_seen_changed()
+    {
+        // As on a file system whose times tick in whole seconds: every rewrite within the second looks the same.
+        string file = Path.Combine(folder, "a.yaml");
+        void Rewrite(string colour)
+        {
+            Write("a.yaml", Pod("web", colour));
+            var now = DateTime.UtcNow;
+            File.SetLastWriteTimeUtc(file, new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc));
+        }
+        var reader = new ManifestFolderReader(folder);
+        Rewrite("pink");
+        Assert.Single(reader.Read().Pods);
+        for (int round = 0; round < 20; round++)
+        {
+            string colour = round % 2 == 0 ? "blue" : "pink";
+            Rewrite(colour);
+            Assert.Equal(colour, Assert.Single(reader.ReadChanges().Pods).Value!.Labels["app"]);
+        }
+    }
 }

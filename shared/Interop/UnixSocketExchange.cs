@@ -1,0 +1,69 @@
+using System.Text;
+using Tmds.Linux;
+
+namespace CniEgress.Interop;
+
+/// <summary>One request and its one-line reply over a unix stream socket, in raw syscalls. The CNI
+/// plugin talks to the agent once per ADD, and loading System.Net.Sockets would cost a native-AOT
+/// process more than the exchange itself.</summary>
+public static unsafe class UnixSocketExchange
+{
+    private const int MaxReply = 4096;
+
+    /// <summary>Sends <paramref name="request"/> and returns the reply up to its first newline (or
+    /// the end of the stream), trimmed; each blocking call is bounded by <paramref name="timeout"/>.</summary>
+    /// <exception cref="UnixSocketException">The socket could not be reached or talked to.</exception>
+    public static string Exchange(string path, ReadOnlySpan<byte> request, TimeSpan timeout)
+    {
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0) throw new UnixSocketException("socket", Errno.Last);
+        using var handle = new FileDescriptorHandle(fd);
+        int errno = Syscalls.SetReceiveTimeout(fd, timeout);
+        if (errno != 0) throw new UnixSocketException("set receive timeout", errno);
+        Connect(fd, path);
+        fixed (byte* data = request)
+        {
+            for (int sent = 0; sent < request.Length;)
+            {
+                long n = LibC.send(fd, data + sent, request.Length - sent, LibC.MSG_NOSIGNAL);
+                if (n < 0 && Errno.Last == Errno.EINTR) continue;
+                if (n < 0) throw new UnixSocketException("send", Errno.Last);
+                sent += (int)n;
+            }
+        }
+        var reply = new byte[MaxReply];
+        int length = 0;
+        fixed (byte* buffer = reply)
+        {
+            while (length < MaxReply && Array.IndexOf(reply, (byte)'\n', 0, length) < 0)
+            {
+                long n = LibC.recv(fd, buffer + length, MaxReply - length, 0);
+                if (n < 0 && Errno.Last == Errno.EINTR) continue;
+                if (n < 0) throw new UnixSocketException("receive", Errno.Last);
+                if (n == 0) break;
+                length += (int)n;
+            }
+        }
+        return Encoding.UTF8.GetString(reply, 0, length).Trim();
+    }
+
+    private static void Connect(int fd, string path)
+    {
+        var address = default(sockaddr_un);
+        address.sun_family = LibC.AF_UNIX;
+        byte[] name = Encoding.UTF8.GetBytes(path);
+        if (name.Length >= sizeof(sockaddr_un) - sizeof(ushort)) throw new UnixSocketException($"socket path too long ({path})", Errno.ENAMETOOLONG);
+        name.CopyTo(new Span<byte>(address.sun_path, name.Length));
+        while (LibC.connect(fd, (sockaddr*)&address, (uint)sizeof(sockaddr_un)) < 0)
+        {
+            int errno = Errno.Last;
+            if (errno != Errno.EINTR) throw new UnixSocketException("connect", errno);
+        }
+    }
+}
+
+/// <summary>A failed step of <see cref="UnixSocketExchange"/>, with the errno's name.</summary>
+public sealed class UnixSocketException(string step, int errno) : Exception($"{step}: {Interop.Errno.Describe(errno)}")
+{
+    public int ErrorNumber { get; } = errno;
+}
