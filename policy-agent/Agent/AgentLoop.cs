@@ -40,14 +40,14 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         Directory.CreateDirectory(store.Directory);
         using var nftables = NftablesNetlinkClient.Open();
         using var conntrack = CniEgress.Netlink.Conntrack.ConntrackClient.Open();
-        using var changed = new SemaphoreSlim(0);
+        using var changed = new ChangeSignal();
         using IClusterSource source = settings.ManifestFolder != null
             ? new ManifestSource(settings.ManifestFolder)
             : new KubernetesSource(KubernetesSource.Configuration(settings.Kubeconfig), settings.NodeName, log);
         var nft = new NftCommand("nft");
         var reconciler = new Reconciler(new EgressDataplane(nft, new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
-        source.Start(() => changed.Release());
-        using var attachmentWatcher = FolderWatcher.Watch(store.Directory, () => changed.Release());
+        source.Start(changed.Raise);
+        using var attachmentWatcher = FolderWatcher.Watch(store.Directory, changed.Raise);
         var attachments = new LocalAttachments(store);
         using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics, () => nft.ReadCounters("pod-denials"));
         log($"egress-agent on node {settings.NodeName}: {source.Description}, CNI state {settings.StateDir}"
@@ -67,10 +67,10 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                 {
                     // Nothing is written before the first complete view: an incomplete one would
                     // enforce too little (a restart keeps the kernel's last state meanwhile).
-                    if (!WaitForChange(changed, null, stop)) break;
+                    if (!WaitForChange(changed, null, source.Debounce, stop)) break;
                     continue;
                 }
-                if (ReadAndReconcile(source, attachments, reconciler, reported, nftables, sinceVerify))
+                if (ReadAndReconcile(source, attachments, reconciler, reported, nftables, sinceVerify, changed.TakePending()))
                 {
                     StopDeniedFlows(reconciler, conntrack);
                     audit.Publish(ViewFor(reconciler));
@@ -78,8 +78,8 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                 metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
-                listener ??= new AttachmentListener(settings.SocketPath, () => changed.Release());
-                if (!WaitForChange(changed, listener, stop)) break;
+                listener ??= new AttachmentListener(settings.SocketPath, changed.Raise);
+                if (!WaitForChange(changed, listener, source.Debounce, stop)) break;
                 if (ServeAnnouncements(listener, attachments, reconciler)) audit.Publish(ViewFor(reconciler));
             }
         }
@@ -92,7 +92,8 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     }
 
     /// <summary>True when something changed in the kernel.</summary>
-    private bool ReadAndReconcile(IClusterSource source, LocalAttachments attachments, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify)
+    /// <param name="pending">How long the oldest change this reading takes in has waited.</param>
+    private bool ReadAndReconcile(IClusterSource source, LocalAttachments attachments, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify, TimeSpan? pending)
     {
         var clock = Stopwatch.StartNew();
         int fullSyncsBefore = reconciler.FullSyncs;
@@ -113,6 +114,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         if (changes > 0)
         {
             Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, reconciler.PolicyCount);
+            if (pending is { } waited) metrics.Enforced(waited + clock.Elapsed);
             log($"applied {changes} changed object(s) in {clock.Elapsed.TotalMilliseconds:0.0} ms ({reconciler.FullSyncs} full syncs, {reconciler.IncrementalUpdates} incremental updates so far)");
         }
         if (sinceVerify.Elapsed >= settings.VerifyInterval)
@@ -147,19 +149,19 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         }
     }
 
-    /// <summary>Waits for a file event or an announcement (or the poll interval). A burst of file
-    /// events becomes one reading: it waits until the folders have been quiet for 100 ms (at most
-    /// a second), so a file being written is read whole; an announcement cuts the wait short.
-    /// False when stopping.</summary>
-    private bool WaitForChange(SemaphoreSlim changed, AttachmentListener? listener, CancellationToken stop)
+    /// <summary>Waits for a change (or the poll interval). A burst of changes becomes one reading:
+    /// it waits until the sources have been quiet for the source's <see cref="Debounce.Quiet"/>
+    /// (at most <see cref="Debounce.AtMost"/>), so a file being written is read whole; an
+    /// announcement cuts the wait short. False when stopping.</summary>
+    private bool WaitForChange(ChangeSignal changed, AttachmentListener? listener, Debounce debounce, CancellationToken stop)
     {
         try
         {
             if (changed.Wait(settings.PollInterval, stop))
             {
                 var burst = Stopwatch.StartNew();
-                while (listener?.HasPending != true && burst.Elapsed < TimeSpan.FromSeconds(1) && changed.Wait(TimeSpan.FromMilliseconds(100), stop)) { }
-                while (changed.CurrentCount > 0) changed.Wait(0, CancellationToken.None);
+                while (listener?.HasPending != true && burst.Elapsed < debounce.AtMost && changed.Wait(debounce.Quiet, stop)) { }
+                changed.Drain();
             }
             return true;
         }
@@ -184,6 +186,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             int fullSyncsBefore = reconciler.FullSyncs;
             reconciler.ApplyLocal(local);
             Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, null);
+            metrics.Enforced(announced.Max(a => a.Waited));
             metrics.Announced(announced.Count);
         }
         catch (Exception e) when (e is NftException or CniEgress.Netlink.NetlinkException)

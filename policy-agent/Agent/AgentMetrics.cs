@@ -7,10 +7,8 @@ namespace CniEgress.PolicyAgent.Agent;
 /// loop, read by the status server; every field is read and written atomically.</summary>
 public sealed class AgentMetrics
 {
-    private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-    private readonly long[] latencyCounts = new long[LatencyBuckets.Length + 1];
-    private long latencyCount;
-    private long latencySumMicroseconds;
+    private readonly LatencyHistogram applyLatency = new("egress_agent_apply_seconds", "time from reading a change to the kernel holding it (the sync itself)");
+    private readonly LatencyHistogram eventLatency = new("egress_agent_event_to_enforced_seconds", "time from a source reporting a change (watch event, file event, CNI ADD) to the kernel holding it");
     private long fullSyncs, incrementalUpdates, driftRepairs, stoppedFlows, announcements, manifestProblems;
     private long policies, isolatedPods, localPods, classes;
     private long ready, heartbeatTicks = Environment.TickCount64, sourceErrors;
@@ -39,11 +37,10 @@ public sealed class AgentMetrics
     public void Applied(TimeSpan latency, bool full)
     {
         Interlocked.Increment(ref full ? ref fullSyncs : ref incrementalUpdates);
-        int bucket = Array.FindIndex(LatencyBuckets, b => latency.TotalSeconds <= b);
-        Interlocked.Increment(ref latencyCounts[bucket < 0 ? LatencyBuckets.Length : bucket]);
-        Interlocked.Increment(ref latencyCount);
-        Interlocked.Add(ref latencySumMicroseconds, (long)(latency.TotalMilliseconds * 1000));
+        applyLatency.Observe(latency);
     }
+
+    public void Enforced(TimeSpan sinceEvent) => eventLatency.Observe(sinceEvent);
 
     public void DriftRepaired() => Interlocked.Increment(ref driftRepairs);
     public void FlowsStopped(int count) => Interlocked.Add(ref stoppedFlows, count);
@@ -76,16 +73,8 @@ public sealed class AgentMetrics
         Counter(text, "egress_agent_stopped_flows_total", "established connections stopped because a policy tightened", Interlocked.Read(ref stoppedFlows));
         Counter(text, "egress_agent_cni_announcements_total", "CNI ADDs served on the agent socket", Interlocked.Read(ref announcements));
         Gauge(text, "egress_agent_manifest_problems", "manifest documents skipped in the last reading", Interlocked.Read(ref manifestProblems));
-        text.Append("# HELP egress_agent_apply_seconds time from reading a change to the kernel holding it\n# TYPE egress_agent_apply_seconds histogram\n");
-        long cumulative = 0;
-        for (int i = 0; i <= LatencyBuckets.Length; i++)
-        {
-            cumulative += Interlocked.Read(ref latencyCounts[i]);
-            string bound = i < LatencyBuckets.Length ? LatencyBuckets[i].ToString(CultureInfo.InvariantCulture) : "+Inf";
-            text.Append(CultureInfo.InvariantCulture, $"egress_agent_apply_seconds_bucket{{le=\"{bound}\"}} {cumulative}\n");
-        }
-        text.Append(CultureInfo.InvariantCulture, $"egress_agent_apply_seconds_sum {Interlocked.Read(ref latencySumMicroseconds) / 1e6}\n");
-        text.Append(CultureInfo.InvariantCulture, $"egress_agent_apply_seconds_count {Interlocked.Read(ref latencyCount)}\n");
+        applyLatency.Render(text);
+        eventLatency.Render(text);
         text.Append("# HELP egress_agent_denied_packets_total packets of a pod that its egress policies denied\n# TYPE egress_agent_denied_packets_total counter\n");
         foreach (var (pod, packets) in deniedPackets.OrderBy(p => p.Key, StringComparer.Ordinal))
             text.Append(CultureInfo.InvariantCulture, $"egress_agent_denied_packets_total{{pod=\"{pod}\"}} {packets}\n");

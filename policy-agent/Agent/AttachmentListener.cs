@@ -19,8 +19,13 @@ public sealed class AttachmentListener : IDisposable
     /// <summary>One ADD waiting for its pod to be enforced.</summary>
     public sealed class Announcement(string containerId, string ifName, Socket client)
     {
+        private readonly long received = System.Diagnostics.Stopwatch.GetTimestamp();
+
         public string ContainerId { get; } = containerId;
         public string IfName { get; } = ifName;
+
+        /// <summary>Since the request was read.</summary>
+        public TimeSpan Waited => System.Diagnostics.Stopwatch.GetElapsedTime(received);
 
         public void Reply(string? error)
         {

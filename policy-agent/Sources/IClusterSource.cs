@@ -19,6 +19,9 @@ public interface IClusterSource : IDisposable
     /// <summary>Failed calls to the cluster so far.</summary>
     long Errors { get; }
 
+    /// <summary>How the agent coalesces a burst of this source's changes into one reading.</summary>
+    Debounce Debounce { get; }
+
     void Start(Action changed);
 
     ClusterObjects Read(ICollection<string> problems);
@@ -33,6 +36,10 @@ public interface IClusterSource : IDisposable
     void Report(Policy.PolicyProblem problem);
 }
 
+/// <summary>A reading waits until changes have stopped for <paramref name="Quiet"/>, but no longer
+/// than <paramref name="AtMost"/> after the first.</summary>
+public sealed record Debounce(TimeSpan Quiet, TimeSpan AtMost);
+
 /// <summary>The manifest folder as a source: after the first reading, only changed files are parsed again.</summary>
 public sealed class ManifestSource(string folder) : IClusterSource
 {
@@ -46,6 +53,9 @@ public sealed class ManifestSource(string folder) : IClusterSource
     public string? Unreachable => null;
 
     public long Errors => 0;
+
+    /// <summary>Editors and tools write a file in several steps: wait until it is whole.</summary>
+    public Debounce Debounce { get; } = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
 
     public void Start(Action changed) => watcher = FolderWatcher.Watch(folder, changed);
 

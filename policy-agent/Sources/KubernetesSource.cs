@@ -36,6 +36,10 @@ public sealed class KubernetesSource : IClusterSource
 
     public string? Unreachable => namespaces?.Failure ?? pods?.Failure ?? policies?.Failure;
 
+    /// <summary>Watch events are whole objects: coalesce only what arrives together (a relist,
+    /// one `kubectl apply` of many objects), and never hold a change back more than 50 ms.</summary>
+    public Debounce Debounce { get; } = new(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(50));
+
     public long Errors => (namespaces?.Errors ?? 0) + (pods?.Errors ?? 0) + (policies?.Errors ?? 0);
 
     public void Start(Action changed)

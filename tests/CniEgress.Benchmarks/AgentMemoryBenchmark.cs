@@ -19,16 +19,9 @@ public static class AgentMemoryBenchmark
         string manifests = Path.Combine(root, "manifests");
         Directory.CreateDirectory(manifests);
         WriteManifests(snapshot, manifests);
-        var store = new AttachmentStore(root);
-        foreach (var local in snapshot.LocalPods)
-            store.Write(new AttachmentRecord
-            {
-                ContainerId = local.HostInterface, IfName = "eth0", Network = "bench", HostInterface = local.HostInterface,
-                PodNamespace = local.Namespace, PodName = local.Name, Addresses = local.Addresses.Select(a => a + "/32").ToList(),
-                IpamType = "cni-egress", Complete = true, Created = DateTimeOffset.UtcNow,
-            });
+        WriteAttachments(snapshot, root);
 
-        var info = new ProcessStartInfo(Path.Combine(FindRepo(), "dist", "egress-agent")) { UseShellExecute = false, RedirectStandardError = true };
+        var info = new ProcessStartInfo(Repository.Dist("egress-agent")) { UseShellExecute = false, RedirectStandardError = true };
         foreach (string a in new[] { "run", "--manifests", manifests, "--node-name", "bench", "--state-dir", root, "--status-address", "" }) info.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
         using var agent = Process.Start(info)!;
@@ -57,41 +50,37 @@ public static class AgentMemoryBenchmark
         return 0;
     }
 
+    /// <summary>Attachment records for the snapshot's local pods, as CNI ADDs would have left them
+    /// (no veths: the agent only needs the records to place the pods' classes).</summary>
+    internal static void WriteAttachments(ClusterSnapshot snapshot, string stateDir)
+    {
+        var store = new AttachmentStore(stateDir);
+        foreach (var local in snapshot.LocalPods)
+            store.Write(new AttachmentRecord
+            {
+                ContainerId = local.HostInterface, IfName = "eth0", Network = "bench", HostInterface = local.HostInterface,
+                PodNamespace = local.Namespace, PodName = local.Name, Addresses = local.Addresses.Select(a => a + "/32").ToList(),
+                IpamType = "cni-egress", Complete = true, Created = DateTimeOffset.UtcNow,
+            });
+    }
+
     private static void WriteManifests(ClusterSnapshot snapshot, string folder)
     {
         var text = new StringBuilder();
         foreach (var ns in snapshot.Namespaces)
-            Append(text, new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = ns.Name, Labels = ns.Labels.ToDictionary() } });
+            Append(text, SyntheticObjects.Namespace(ns));
         File.WriteAllText(Path.Combine(folder, "namespaces.yaml"), text.ToString());
         foreach (var (chunk, index) in snapshot.Pods.Chunk(5000).Select((c, i) => (c, i)))
         {
             text.Clear();
             foreach (var pod in chunk)
-                Append(text, new V1Pod
-                {
-                    ApiVersion = "v1", Kind = "Pod",
-                    Metadata = new V1ObjectMeta { Name = pod.Name, NamespaceProperty = pod.Namespace, Labels = pod.Labels.ToDictionary() },
-                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "main", Ports = pod.Ports.Select(p => new V1ContainerPort { Name = p.Name, ContainerPort = p.Port, Protocol = p.Protocol }).ToList() }] },
-                    Status = new V1PodStatus { PodIPs = pod.Addresses.Select(a => new V1PodIP { Ip = a.ToString() }).ToList() },
-                });
+                Append(text, SyntheticObjects.Pod(pod));
             File.WriteAllText(Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"pods-{index:D3}.yaml")), text.ToString());
         }
         text.Clear();
-        foreach (var policy in snapshot.Policies)
-        {
-            policy.ApiVersion = "networking.k8s.io/v1";
-            policy.Kind = "NetworkPolicy";
-            Append(text, policy);
-        }
+        foreach (var policy in snapshot.Policies) Append(text, SyntheticObjects.Policy(policy));
         File.WriteAllText(Path.Combine(folder, "policies.yaml"), text.ToString());
     }
 
     private static void Append(StringBuilder text, object item) => text.Append(k8s.KubernetesYaml.Serialize(item)).Append("\n---\n");
-
-    private static string FindRepo()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir != null && !File.Exists(Path.Combine(dir, "CniEgress.sln"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new InvalidOperationException("repository root not found");
-    }
 }

@@ -183,12 +183,5 @@ public static class DatapathBenchmark
         return outcome.Stdout;
     }
 
-    private static readonly string Repo = FindRepo();
-
-    private static string FindRepo()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "CniEgress.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
+    private static readonly string Repo = Repository.Root;
 }

@@ -10,7 +10,7 @@ public static class PluginLatencyBenchmark
 {
     private sealed record Scenario(string Label, string Type, string IpamType, bool DualStack, bool WithAgent = false);
 
-    private static readonly string Repo = FindRepo();
+    private static readonly string Repo = Repository.Root;
     private static readonly string PluginDirs = Path.Combine(Repo, "dist") + ":/usr/lib/cni";
 
     /// <param name="only">When set, only the scenarios whose label contains it run (for iterating on one figure).</param>
@@ -173,11 +173,4 @@ public static class PluginLatencyBenchmark
     }
 
     private static string F(double ms) => ms.ToString("0.00", CultureInfo.InvariantCulture) + " ms";
-
-    private static string FindRepo()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "CniEgress.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
 }

@@ -5,6 +5,7 @@ using CniEgress.Benchmarks;
 // policy: compile + full apply of the egress dataplane at growing cluster sizes.
 // datapath [cidrs] [linear rules]: connections/s and throughput with no rules, ours, a linear list.
 // agent [policies] [pods]: dist/egress-agent's time to its first full sync and its memory on a large cluster.
+// events [policies] [pods] [events]: dist/egress-agent's event-to-enforced latency, fed by the fake API server.
 // Both run inside scripts/sandbox.sh (a private network namespace):
 //   scripts/sandbox.sh dotnet tests/CniEgress.Benchmarks/bin/Release/net10.0/CniEgress.Benchmarks.dll plugin 40
 if (args is ["http-server", var port])
@@ -22,5 +23,6 @@ return which switch
     "policy" => PolicyApplyBenchmark.Run(),
     "datapath" => DatapathBenchmark.Run(Number(1, 100_000), Number(2, 10_000)),
     "agent" => AgentMemoryBenchmark.Run(Number(1, 5_000), Number(2, 50_000)),
+    "events" => AgentEventLatencyBenchmark.Run(Number(1, 1_000), Number(2, 10_000), Number(3, 200)),
     _ => PluginLatencyBenchmark.Run(int.Parse(which, System.Globalization.CultureInfo.InvariantCulture)),
 };

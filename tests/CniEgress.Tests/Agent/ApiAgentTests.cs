@@ -1,3 +1,4 @@
+using CniEgress.TestSupport;
 using CniEgress.Tests.Infrastructure;
 using k8s.Models;
 using Xunit;
@@ -34,7 +35,7 @@ public class ApiAgentTests
         using var node = new PolicyNode();
         var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
         node.Serve(node.External, 80, "external");
-        using var api = new FakeApiServer(node.Node);
+        using var api = new FakeApiServer(node.Node.Path);
         api.Upsert("namespaces", new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = "team-a" } });
         api.Upsert("pods", new V1Pod
         {
@@ -88,6 +89,7 @@ public class ApiAgentTests
         Assert.Contains("egress_agent_ready 0\n", metrics, StringComparison.Ordinal);
         Assert.Contains("egress_agent_api_reachable 0\n", metrics, StringComparison.Ordinal);
         Assert.Matches("egress_agent_api_errors_total [1-9]", metrics);
+        Assert.Matches("egress_agent_event_to_enforced_seconds_count [1-9]", metrics); // the watch events above
         Assert.True(Allowed(client, ExternalV4) && !Allowed(client, OtherExternalV4), agent.Log);
         api.Delete("networkpolicies", AllowTo(ExternalV4));
         api.Away = false;

@@ -3,13 +3,13 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace CniEgress.Tests.Infrastructure;
+namespace CniEgress.TestSupport;
 
 /// <summary>An in-process stand-in for kube-apiserver that speaks the list/watch protocol the
 /// agent uses: lists with a resourceVersion, chunked watch streams of JSON events resumed from a
 /// version, 410 Gone (ERROR event) for a compacted version, dropped connections, and an outage.
-/// Its socket lives in a given network namespace, so an agent running there reaches it on
-/// 127.0.0.1. Serves namespaces, pods and networkpolicies of all namespaces.</summary>
+/// Its socket lives in a given network namespace (a path such as /run/netns/node), so an agent
+/// running there reaches it on 127.0.0.1. Serves namespaces, pods and networkpolicies of all namespaces.</summary>
 public sealed class FakeApiServer : IDisposable
 {
     private static readonly Dictionary<string, (string Path, string ApiVersion, string ListKind)> Resources = new()
@@ -29,9 +29,9 @@ public sealed class FakeApiServer : IDisposable
     private volatile bool away;
     private volatile bool disposed;
 
-    public FakeApiServer(PodNamespace where)
+    public FakeApiServer(string netnsPath)
     {
-        using var netns = CniEgress.Netns.NetworkNamespace.Open(where.Path);
+        using var netns = CniEgress.Netns.NetworkNamespace.Open(netnsPath);
         listener = netns.Run(() =>
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
