@@ -75,6 +75,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                     StopDeniedFlows(reconciler, conntrack);
                     audit.Publish(ViewFor(reconciler));
                 }
+                if (listener == null) ReleaseFirstReadingGarbage();
                 metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
@@ -198,6 +199,12 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             announcement.Reply(failure ?? (attachments.Holds(announcement.ContainerId, announcement.IfName) ? null : $"no attachment record for {announcement.ContainerId}/{announcement.IfName}"));
         return true;
     }
+
+    /// <summary>The first reading parses every object of the cluster; what it leaves behind is
+    /// handed back to the system at once rather than held as free heap (about 10 MB of RSS at
+    /// 50,000 pods). Once, before the first ADD is served.</summary>
+    private static void ReleaseFirstReadingGarbage() =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     private static AuditView ViewFor(Reconciler reconciler) => new(
         reconciler.Local.Values.ToDictionary(l => l.HostInterface, l => $"{l.Namespace}/{l.Name}", StringComparer.Ordinal),

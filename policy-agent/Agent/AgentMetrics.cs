@@ -73,6 +73,10 @@ public sealed class AgentMetrics
         Counter(text, "egress_agent_stopped_flows_total", "established connections stopped because a policy tightened", Interlocked.Read(ref stoppedFlows));
         Counter(text, "egress_agent_cni_announcements_total", "CNI ADDs served on the agent socket", Interlocked.Read(ref announcements));
         Gauge(text, "egress_agent_manifest_problems", "manifest documents skipped in the last reading", Interlocked.Read(ref manifestProblems));
+        var memory = GC.GetGCMemoryInfo();
+        Gauge(text, "egress_agent_gc_heap_bytes", "managed heap after the last collection", memory.HeapSizeBytes);
+        Gauge(text, "egress_agent_gc_committed_bytes", "memory the garbage collector holds from the system", memory.TotalCommittedBytes);
+        Gauge(text, "process_resident_memory_bytes", "resident set size", Environment.WorkingSet);
         applyLatency.Render(text);
         eventLatency.Render(text);
         text.Append("# HELP egress_agent_denied_packets_total packets of a pod that its egress policies denied\n# TYPE egress_agent_denied_packets_total counter\n");

@@ -259,6 +259,6 @@ public sealed class EgressCompilation
             anyTraffic.AddRange(expansion.AnyTraffic);
             boxes.AddRange(expansion.Ports);
         }
-        return new EgressClass(id, keys, AddressRange.Merge(anyTraffic), DisjointBoxes.Normalize(boxes).ToList());
+        return new EgressClass(id, keys, [.. AddressRange.Merge(anyTraffic)], [.. DisjointBoxes.Normalize(boxes)]);
     }
 }

@@ -27,24 +27,26 @@ public sealed record ClusterChanges(
 public static class ObjectConversion
 {
     public static NamespaceState Namespace(V1Namespace ns) =>
-        new(ns.Metadata?.Name ?? "", Labels(ns.Metadata?.Labels, ns.Metadata?.Name));
+        new(string.Intern(ns.Metadata?.Name ?? ""), Labels(ns.Metadata?.Labels, ns.Metadata?.Name));
 
     /// <summary>A pod's addresses are status.podIPs (status.podIP for old servers); container ports with their names.</summary>
     public static PodState Pod(V1Pod pod)
     {
         var addresses = (pod.Status?.PodIPs?.Select(p => p.Ip) ?? (pod.Status?.PodIP is { } single ? [single] : []))
-            .Select(ip => IPAddress.TryParse(ip, out var a) ? a : null).OfType<IPAddress>().ToList();
+            .Select(ip => IPAddress.TryParse(ip, out var a) ? a : null).OfType<IPAddress>().ToArray();
         var ports = (pod.Spec?.Containers ?? []).SelectMany(c => c.Ports ?? [])
-            .Select(p => new ContainerPortState(p.Name, p.ContainerPort, p.Protocol ?? "TCP")).ToList();
-        return new PodState(pod.Metadata?.NamespaceProperty ?? "default", pod.Metadata?.Name ?? "",
-            pod.Metadata?.Labels is { } labels ? new Dictionary<string, string>(labels) : new Dictionary<string, string>(), addresses, ports);
+            .Select(p => new ContainerPortState(p.Name is { } name ? string.Intern(name) : null, p.ContainerPort, string.Intern(p.Protocol ?? "TCP"))).ToArray();
+        // Namespace names, port names and label sets repeat across pods: one copy each. Namespace
+        // and port names are few, so the runtime's intern table holds them for good.
+        return new PodState(string.Intern(pod.Metadata?.NamespaceProperty ?? "default"), pod.Metadata?.Name ?? "",
+            LabelInterner.Shared.Intern(pod.Metadata?.Labels), addresses, ports.Length == 0 ? [] : ports);
     }
 
     /// <summary>The API server labels every namespace with kubernetes.io/metadata.name; manifests may not.</summary>
-    private static Dictionary<string, string> Labels(IDictionary<string, string>? labels, string? name)
+    private static IReadOnlyDictionary<string, string> Labels(IDictionary<string, string>? labels, string? name)
     {
         var copy = labels is null ? new Dictionary<string, string>() : new Dictionary<string, string>(labels);
         if (name != null) copy.TryAdd("kubernetes.io/metadata.name", name);
-        return copy;
+        return LabelInterner.Shared.Intern(copy);
     }
 }

@@ -12,6 +12,8 @@ namespace CniEgress.Benchmarks;
 /// resident memory once it holds the whole cluster.</summary>
 public static class AgentMemoryBenchmark
 {
+    private const string StatusAddress = "127.0.0.1:9798";
+
     public static int Run(int policies, int pods)
     {
         var snapshot = PolicyApplyBenchmark.Synthetic(policies, pods, policies * 10);
@@ -22,7 +24,7 @@ public static class AgentMemoryBenchmark
         WriteAttachments(snapshot, root);
 
         var info = new ProcessStartInfo(Repository.Dist("egress-agent")) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (string a in new[] { "run", "--manifests", manifests, "--node-name", "bench", "--state-dir", root, "--status-address", "" }) info.ArgumentList.Add(a);
+        foreach (string a in new[] { "run", "--manifests", manifests, "--node-name", "bench", "--state-dir", root, "--status-address", StatusAddress }) info.ArgumentList.Add(a);
         var clock = Stopwatch.StartNew();
         using var agent = Process.Start(info)!;
         var applied = new ManualResetEventSlim();
@@ -36,11 +38,16 @@ public static class AgentMemoryBenchmark
             var status = File.ReadAllLines($"/proc/{agent.Id}/status").ToDictionary(l => l.Split(':')[0], l => l.Split(':')[1].Trim());
             Console.WriteLine("# egress-agent holding a whole cluster (manifests source)");
             Console.WriteLine();
-            Console.WriteLine("| policies | pods | CIDR entries | local pods | start to first full sync | RSS | peak RSS |");
-            Console.WriteLine("|---|---|---|---|---|---|---|");
-            Console.WriteLine($"| {policies:N0} | {pods:N0} | {policies * 10:N0} | {snapshot.LocalPods.Count} | {seconds:0.0} s | {status["VmRSS"]} | {status["VmHWM"]} |");
+            Console.WriteLine("| policies | pods | CIDR entries | local pods | start to first full sync | RSS | of which anonymous | of which files (the binary) | peak RSS |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            Console.WriteLine($"| {policies:N0} | {pods:N0} | {policies * 10:N0} | {snapshot.LocalPods.Count} | {seconds:0.0} s | {status["VmRSS"]} | {status["RssAnon"]} | {status["RssFile"]} | {status["VmHWM"]} |");
             Console.WriteLine();
+            string metrics = new HttpClient().GetStringAsync(new Uri($"http://{StatusAddress}/metrics")).GetAwaiter().GetResult();
+            double Megabytes(string name) => double.Parse(metrics.Split('\n').First(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Split(' ')[1], CultureInfo.InvariantCulture) / (1 << 20);
+            Console.WriteLine($"Managed heap after the last collection: {Megabytes("egress_agent_gc_heap_bytes"):0} MB; committed by the GC: {Megabytes("egress_agent_gc_committed_bytes"):0} MB.");
             Console.WriteLine("Target (issue 4): RSS <= 150 MB with 50k pods / 5k policies.");
+            if (Environment.GetEnvironmentVariable("GCDUMP_TO") is { } dump)
+                Process.Start(Environment.GetEnvironmentVariable("HOME") + "/.dotnet/tools/dotnet-gcdump", ["collect", "-p", agent.Id.ToString(CultureInfo.InvariantCulture), "-o", dump])!.WaitForExit(120_000);
         }
         finally
         {
