@@ -45,13 +45,13 @@ public sealed class KubernetesSource : IClusterSource
     public void Start(Action changed)
     {
         namespaces = new("namespaces", ct => client.CoreV1.ListNamespaceAsync(cancellationToken: ct),
-            (version, onError, ct) => client.CoreV1.WatchListNamespaceAsync(allowWatchBookmarks: true, resourceVersion: version, onError: onError, cancellationToken: ct),
+            (version, ct) => WatchStream.OpenAsync(client, "/api/v1/namespaces", version, ct),
             list => cache.ReplaceNamespaces(list.Items), cache.Namespace, changed, log);
         pods = new("pods", ct => client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct),
-            (version, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: version, onError: onError, cancellationToken: ct),
+            (version, ct) => WatchStream.OpenAsync(client, "/api/v1/pods", version, ct),
             list => cache.ReplacePods(list.Items), cache.Pod, changed, log);
         policies = new("networkpolicies", ct => client.NetworkingV1.ListNetworkPolicyForAllNamespacesAsync(cancellationToken: ct),
-            (version, onError, ct) => client.NetworkingV1.WatchListNetworkPolicyForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: version, onError: onError, cancellationToken: ct),
+            (version, ct) => WatchStream.OpenAsync(client, "/apis/networking.k8s.io/v1/networkpolicies", version, ct),
             list => cache.ReplacePolicies(list.Items), cache.Policy, changed, log);
         running.Add(Task.Run(() => namespaces.RunAsync(stop.Token)));
         running.Add(Task.Run(() => pods.RunAsync(stop.Token)));
