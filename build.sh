@@ -7,9 +7,9 @@ dotnet publish cni-plugin/CniEgress.CniPlugin.csproj -c Release -r "$rid" -o dis
 strip -o dist/cni-egress dist/.cni-egress/cni-egress
 chmod 0755 dist/cni-egress
 rm -rf dist/.cni-egress
-# The agent: one self-contained file (KubernetesClient and YamlDotNet use reflection, so no AOT).
-dotnet publish policy-agent/CniEgress.PolicyAgent.csproj -c Release -r "$rid" --self-contained \
-  -p:PublishSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -o dist/.egress-agent -nologo -v quiet
-mv dist/.egress-agent/egress-agent dist/egress-agent
+# The agent: native AOT too (KubernetesClient.Aot; manifests reach its models as JSON).
+dotnet publish policy-agent/CniEgress.PolicyAgent.csproj -c Release -r "$rid" -o dist/.egress-agent -nologo -v quiet
+strip -o dist/egress-agent dist/.egress-agent/egress-agent
+chmod 0755 dist/egress-agent
 rm -rf dist/.egress-agent
 echo "built: $(ls dist | tr '\n' ' ')"

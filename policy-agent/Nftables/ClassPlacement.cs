@@ -4,12 +4,10 @@ using CniEgress.PolicyAgent.Policy;
 namespace CniEgress.PolicyAgent.Nftables;
 
 /// <summary>Where one class lives in the table: a class slot (chain, destination sets, port map)
-/// and one group slot per port group. Its kernel elements are encoded once, when first needed,
-/// and kept for as long as the class is unchanged, so an update never re-encodes untouched classes.</summary>
+/// and one group slot per port group. An update compares placements by reference, so untouched
+/// classes are never encoded again.</summary>
 public sealed class ClassPlacement(string generation, EgressClass egress, int slot, IReadOnlyList<int> groupSlots, PortGroups.Layout ports)
 {
-    private Dictionary<string, Dictionary<EntryKey, NftElement[]>>? elements;
-
     public string Generation { get; } = generation;
     public EgressClass Class { get; } = egress;
     public int Slot { get; } = slot;
@@ -20,8 +18,10 @@ public sealed class ClassPlacement(string generation, EgressClass egress, int sl
 
     public string GroupChain(int group) => SlotNames.GroupChain(Generation, GroupSlots[group]);
 
-    /// <summary>Per set of this class's slots: each logical entry under a canonical name, with the element(s) that encode it.</summary>
-    public Dictionary<string, Dictionary<EntryKey, NftElement[]>> Elements => elements ??= TableContents.OfClass(this);
+    /// <summary>Per set of this class's slots: each logical entry under a canonical name, with how
+    /// to encode its element(s). Built each time a diff looks at the class (only classes that
+    /// changed), never kept: kept encoded for every class, they were 17 MB at 100,000 elements.</summary>
+    public Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> Elements() => TableContents.OfClass(this);
 }
 
 /// <summary>Names of the pooled objects. Slots are created empty, with their rules, by a full

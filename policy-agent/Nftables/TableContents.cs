@@ -8,17 +8,19 @@ namespace CniEgress.PolicyAgent.Nftables;
 /// <summary>What our table holds, as kernel elements: the per-pod sets (sources, class, denial
 /// counters) and, per placed class, the elements of its slots. Each logical entry (a source pair,
 /// a pod's class, a destination range) sits under a canonical name with the element(s) that
-/// encode it, so two of these diff into the exact element changes between them.</summary>
+/// encode it, so two of these diff into the exact element changes between them. Elements are
+/// encoded only for entries a diff adds or removes: a changed class of a thousand ranges that
+/// differs in one costs a thousand keys compared and one range encoded.</summary>
 public sealed class TableContents
 {
-    private TableContents(Dictionary<string, Dictionary<EntryKey, NftElement[]>> podSets, SlotAllocator slots)
+    private TableContents(Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> podSets, SlotAllocator slots)
     {
         PodSets = podSets;
         Slots = slots;
     }
 
     /// <summary>pod-sources-v4/-v6, pod-class and pod-denials: as many entries as local pods.</summary>
-    public Dictionary<string, Dictionary<EntryKey, NftElement[]>> PodSets { get; }
+    public Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> PodSets { get; }
 
     public SlotAllocator Slots { get; }
 
@@ -27,31 +29,31 @@ public sealed class TableContents
 
     public static TableContents Of(DesiredDataplane desired, SlotAllocator slots)
     {
-        Dictionary<EntryKey, NftElement[]> Sources(bool ipv6) => desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address) == ipv6)
-            .ToDictionary(s => EntryKey.Of($"{s.HostInterface} . {s.Address}"), s => new[] { new NftElement([.. Ifname(s.HostInterface), .. s.Address.GetAddressBytes()]) });
-        var podSets = new Dictionary<string, Dictionary<EntryKey, NftElement[]>>(StringComparer.Ordinal)
+        Dictionary<EntryKey, Func<NftElement[]>> Sources(bool ipv6) => desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address) == ipv6)
+            .ToDictionary(s => EntryKey.Of($"{s.HostInterface} . {s.Address}"), s => (Func<NftElement[]>)(() => [new NftElement([.. Ifname(s.HostInterface), .. s.Address.GetAddressBytes()])]));
+        var podSets = new Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>>(StringComparer.Ordinal)
         {
             ["pod-sources-v4"] = Sources(ipv6: false),
             ["pod-sources-v6"] = Sources(ipv6: true),
             ["pod-class"] = desired.ClassOfInterface.ToDictionary(kv => EntryKey.Of($"{kv.Key} : {slots.Placed[kv.Value].Chain}"),
-                kv => new[] { new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(slots.Placed[kv.Value].Chain)) }),
-            ["pod-denials"] = desired.ClassOfInterface.Keys.ToDictionary(i => EntryKey.Of(i), i => new[] { new NftElement(Ifname(i)) }),
+                kv => (Func<NftElement[]>)(() => [new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(slots.Placed[kv.Value].Chain))])),
+            ["pod-denials"] = desired.ClassOfInterface.Keys.ToDictionary(i => EntryKey.Of(i), i => (Func<NftElement[]>)(() => [new NftElement(Ifname(i))])),
         };
         return new TableContents(podSets, slots);
     }
 
     /// <summary>The elements of one placed class: its destination sets, its port map (each entry a
     /// jump to a group slot) and its group slots' destination sets.</summary>
-    internal static Dictionary<string, Dictionary<EntryKey, NftElement[]>> OfClass(ClassPlacement placement)
+    internal static Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> OfClass(ClassPlacement placement)
     {
         string chain = placement.Chain;
-        var sets = new Dictionary<string, Dictionary<EntryKey, NftElement[]>>(StringComparer.Ordinal)
+        var sets = new Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>>(StringComparer.Ordinal)
         {
             [chain + "-any-v4"] = Ranges(placement.Class.AnyTraffic, ipv6: false),
             [chain + "-any-v6"] = Ranges(placement.Class.AnyTraffic, ipv6: true),
             [chain + "-ports"] = placement.Ports.Entries.ToDictionary(
                 e => new EntryKey(((UInt128)e.Protocol << 32) | ((uint)e.FirstPort << 16) | e.LastPort, (UInt128)placement.GroupSlots[e.Group]),
-                e => new[] { PortEntry(e, placement.GroupChain(e.Group)) }),
+                e => (Func<NftElement[]>)(() => [PortEntry(e, placement.GroupChain(e.Group))])),
         };
         for (int g = 0; g < placement.GroupSlots.Count; g++)
         {
@@ -74,22 +76,22 @@ public sealed class TableContents
         foreach (var (slot, before) in current.Slots.BySlot)
         {
             var after = next.Slots.BySlot.GetValueOrDefault(slot);
-            if (!ReferenceEquals(before, after)) Compare(before.Elements, after?.Elements ?? [], deletions, additions);
+            if (!ReferenceEquals(before, after)) Compare(before.Elements(), after?.Elements() ?? [], deletions, additions);
         }
         foreach (var (slot, after) in next.Slots.BySlot)
-            if (!current.Slots.BySlot.ContainsKey(slot)) Compare([], after.Elements, deletions, additions);
+            if (!current.Slots.BySlot.ContainsKey(slot)) Compare([], after.Elements(), deletions, additions);
         return [.. deletions, .. additions];
     }
 
-    private static void Compare(Dictionary<string, Dictionary<EntryKey, NftElement[]>> before, Dictionary<string, Dictionary<EntryKey, NftElement[]>> after,
+    private static void Compare(Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> before, Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> after,
         List<NftElementChange> deletions, List<NftElementChange> additions)
     {
         foreach (string set in before.Keys.Union(after.Keys))
         {
             var had = before.GetValueOrDefault(set) ?? [];
             var wanted = after.GetValueOrDefault(set) ?? [];
-            var removed = had.Where(kv => !wanted.ContainsKey(kv.Key)).SelectMany(kv => kv.Value).ToList();
-            var added = wanted.Where(kv => !had.ContainsKey(kv.Key)).SelectMany(kv => kv.Value).ToList();
+            var removed = had.Where(kv => !wanted.ContainsKey(kv.Key)).SelectMany(kv => kv.Value()).ToList();
+            var added = wanted.Where(kv => !had.ContainsKey(kv.Key)).SelectMany(kv => kv.Value()).ToList();
             if (removed.Count > 0) deletions.Add(new NftElementChange(false, set, removed));
             if (added.Count > 0) additions.Add(new NftElementChange(true, set, added));
         }
@@ -97,13 +99,13 @@ public sealed class TableContents
 
     /// <summary>rbtree interval sets: a range is its start and, unless it reaches the top of the
     /// address space, an interval-end element at last + 1.</summary>
-    private static Dictionary<EntryKey, NftElement[]> Ranges(IEnumerable<AddressRange> ranges, bool ipv6) =>
-        ranges.Where(r => r.IsIPv6 == ipv6).ToDictionary(r => new EntryKey(r.First, r.Last), r =>
+    private static Dictionary<EntryKey, Func<NftElement[]>> Ranges(IEnumerable<AddressRange> ranges, bool ipv6) =>
+        ranges.Where(r => r.IsIPv6 == ipv6).ToDictionary(r => new EntryKey(r.First, r.Last), r => (Func<NftElement[]>)(() =>
         {
             var start = new NftElement(Bytes(r.First, ipv6));
             UInt128 top = ipv6 ? UInt128.MaxValue : uint.MaxValue;
-            return r.Last == top ? new[] { start } : [start, new NftElement(Bytes(r.Last + 1, ipv6), IntervalEnd: true)];
-        });
+            return r.Last == top ? [start] : [start, new NftElement(Bytes(r.Last + 1, ipv6), IntervalEnd: true)];
+        }));
 
     /// <summary>A (protocol . port range) interval in a concatenated map: each field padded to 4
     /// bytes, the range as a start key and an inclusive end key.</summary>

@@ -43,17 +43,18 @@ public static partial class ManifestFolder
             string where = $"{file}:{line.ToString(CultureInfo.InvariantCulture)}";
             try
             {
-                switch (KindOf(document))
+                var root = Load(document);
+                switch (root == null ? ((string, string)?)null : KindOf(root))
                 {
                     case null: break; // an empty document
                     case ("v1", "Namespace"):
-                        namespaces.Add(ObjectConversion.Namespace(k8s.KubernetesYaml.Deserialize<V1Namespace>(document)));
+                        namespaces.Add(ObjectConversion.Namespace(Deserialize<V1Namespace>(root!)));
                         break;
                     case ("v1", "Pod"):
-                        pods.Add(ObjectConversion.Pod(k8s.KubernetesYaml.Deserialize<V1Pod>(document)));
+                        pods.Add(ObjectConversion.Pod(Deserialize<V1Pod>(root!)));
                         break;
                     case ("networking.k8s.io/v1", "NetworkPolicy"):
-                        var policy = k8s.KubernetesYaml.Deserialize<V1NetworkPolicy>(document);
+                        var policy = Deserialize<V1NetworkPolicy>(root!);
                         policy.Metadata ??= new V1ObjectMeta();
                         policy.Metadata.NamespaceProperty ??= "default";
                         policies.Add(policy);
@@ -69,6 +70,11 @@ public static partial class ManifestFolder
                 int at = Math.Min(line + (int)e.Start.Line - 1, line + document.Count(c => c == '\n'));
                 problems.Add($"{file}:{at.ToString(CultureInfo.InvariantCulture)}: {FirstLine(e.InnerException?.Message ?? e.Message)}");
             }
+            catch (System.Text.Json.JsonException e)
+            {
+                // A field of the wrong type (a number where the API wants a string, ...), as the API server would refuse it.
+                problems.Add($"{where}: {FirstLine(e.Message)}");
+            }
         }
         return new FileContents(namespaces, pods, policies, problems);
     }
@@ -77,17 +83,25 @@ public static partial class ManifestFolder
         Path.GetExtension(file) is ".yaml" or ".yml" or ".json" && !Path.GetFileName(file).StartsWith('.');
 
     /// <summary>(apiVersion, kind) of one document; null for an empty one.</summary>
-    private static (string ApiVersion, string Kind)? KindOf(string document)
+    /// <summary>The document's root mapping; null for an empty document.</summary>
+    private static YamlMappingNode? Load(string document)
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(document));
         if (stream.Documents.Count == 0) return null;
-        if (stream.Documents[0].RootNode is not YamlMappingNode root)
-            throw new YamlException(stream.Documents[0].RootNode.Start, stream.Documents[0].RootNode.End, "a manifest must be a mapping with apiVersion and kind");
+        return stream.Documents[0].RootNode as YamlMappingNode
+            ?? throw new YamlException(stream.Documents[0].RootNode.Start, stream.Documents[0].RootNode.End, "a manifest must be a mapping with apiVersion and kind");
+    }
+
+    private static (string ApiVersion, string Kind) KindOf(YamlMappingNode root)
+    {
         string Field(string name) => root.Children.TryGetValue(new YamlScalarNode(name), out var node) && node is YamlScalarNode { Value: { } value }
             ? value : throw new YamlException(root.Start, root.End, $"no {name}");
         return (Field("apiVersion"), Field("kind"));
     }
+
+    private static T Deserialize<T>(YamlMappingNode root) =>
+        k8s.KubernetesJson.Deserialize<T>(YamlJson.ToJson(root)!.ToJsonString());
 
     /// <summary>The documents of a file, each with the line it starts on, split at "---" lines so
     /// that one broken document does not hide the others.</summary>

@@ -64,7 +64,7 @@ public static class AgentEventLatencyBenchmark
                     continue;
                 }
                 double ms = Stopwatch.GetElapsedTime(sent, Interlocked.Read(ref lastApplied)).TotalMilliseconds;
-                // The first change of each kind runs code the agent's JIT has not compiled yet: reported apart.
+                // The first change of each kind runs paths (and fills caches) nothing has warmed yet: reported apart.
                 if (i < changes.Count) firstOfKind.Add(ms);
                 else (latencies.TryGetValue(kind, out var list) ? list : latencies[kind] = []).Add(ms);
                 Thread.Sleep(20 + i % 7); // apart, so that every event is a reading of its own
@@ -124,7 +124,7 @@ public static class AgentEventLatencyBenchmark
         foreach (var (kind, list) in latencies.Append(new("all", latencies.Values.SelectMany(l => l).ToList())))
             Console.WriteLine($"| {kind} | {list.Count} | {F(Percentile(list, 50))} | {F(Percentile(list, 90))} | {F(Percentile(list, 99))} | {F(list.Max())} |");
         Console.WriteLine();
-        Console.WriteLine($"first change of each kind after the first sync (JIT warm-up, not in the table): {string.Join(", ", firstOfKind.Select(F))}");
+        Console.WriteLine($"first change of each kind after the first sync (cold paths, not in the table): {string.Join(", ", firstOfKind.Select(F))}");
         if (missed > 0) Console.WriteLine($"events without an applied change within 5 s: {missed}");
         var all = latencies.Values.SelectMany(l => l).ToList();
         Console.WriteLine($"p99 event-to-enforced: {F(Percentile(all, 99))} (target <= 100 ms)");

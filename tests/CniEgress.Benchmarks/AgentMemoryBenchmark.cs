@@ -89,5 +89,6 @@ public static class AgentMemoryBenchmark
         File.WriteAllText(Path.Combine(folder, "policies.yaml"), text.ToString());
     }
 
-    private static void Append(StringBuilder text, object item) => text.Append(k8s.KubernetesYaml.Serialize(item)).Append("\n---\n");
+    /// <summary>One document: JSON is YAML, and it is what the API server itself serves.</summary>
+    private static void Append<T>(StringBuilder text, T item) => text.Append(k8s.KubernetesJson.Serialize(item)).Append("\n---\n");
 }

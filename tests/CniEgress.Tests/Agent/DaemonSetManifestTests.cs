@@ -13,7 +13,7 @@ namespace CniEgress.Tests.Agent;
 /// status endpoints, the plugin's stateDir mounted, a conflist the plugin parses.</summary>
 public class DaemonSetManifestTests
 {
-    private static readonly List<object> Objects = k8s.KubernetesYaml.LoadAllFromString(File.ReadAllText(Path.Combine(Sandbox.RepoRoot, "daemonset.yaml")));
+    private static readonly List<object> Objects = Manifests.LoadAll(File.ReadAllText(Path.Combine(Sandbox.RepoRoot, "daemonset.yaml")));
 
     private static T Single<T>() => Assert.Single(Objects.OfType<T>());
 

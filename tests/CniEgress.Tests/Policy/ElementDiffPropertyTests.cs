@@ -51,10 +51,10 @@ public class ElementDiffPropertyTests
     {
         var contents = TableContents.Of(desired, slots);
         foreach (var (set, entries) in contents.PodSets)
-            foreach (var element in entries.Values.SelectMany(e => e)) yield return (set, element);
+            foreach (var element in entries.Values.SelectMany(e => e())) yield return (set, element);
         foreach (var placement in slots.Placed.Values)
-            foreach (var (set, entries) in placement.Elements)
-                foreach (var element in entries.Values.SelectMany(e => e)) yield return (set, element);
+            foreach (var (set, entries) in placement.Elements())
+                foreach (var element in entries.Values.SelectMany(e => e())) yield return (set, element);
     }
 
     private sealed class FakeSets

@@ -1,4 +1,5 @@
 using System.Net;
+using CniEgress.Tests.Infrastructure;
 using System.Runtime.CompilerServices;
 using CniEgress.PolicyAgent.Nftables;
 using CniEgress.PolicyAgent.Policy;
@@ -19,7 +20,7 @@ public class GoldenTests
     public void Compiled_state_and_nft_text_match_the_golden_file(string name)
     {
         string yaml = File.ReadAllText(Path.Combine(GoldenDirectory(), name + ".yaml"));
-        var policies = k8s.KubernetesYaml.LoadAllFromString(yaml).OfType<V1NetworkPolicy>().ToList();
+        var policies = Manifests.LoadAll(yaml).OfType<V1NetworkPolicy>().ToList();
         var desired = EgressCompiler.Compile(Cluster(policies));
         string actual = "# compiled\n" + DesiredDataplaneText.Describe(desired)
             + "\n# nft -f (one transaction)\n" + EgressRuleset.FullSync(desired, SlotAllocator.Fresh(desired), []);
