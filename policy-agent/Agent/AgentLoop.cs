@@ -20,7 +20,7 @@ public sealed record AgentSettings(string NodeName, string StateDir, EgressRules
     /// <summary>Longest wait between readings when no file event arrives (events usually come first).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How often the kernel is checked for someone having removed our table.</summary>
+    /// <summary>How often the kernel is checked for someone having removed or flushed our table.</summary>
     public TimeSpan VerifyInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>host:port of /healthz, /readyz and /metrics; null for none.</summary>
@@ -56,6 +56,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         using var audit = new AuditLog(settings.Ruleset.LogGroup, log);
         var reported = new HashSet<string>(StringComparer.Ordinal);
         var sinceVerify = Stopwatch.StartNew();
+        var drift = new DriftCheck(nftables);
         AttachmentListener? listener = null;
         try
         {
@@ -70,7 +71,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                     if (!WaitForChange(changed, null, source.Debounce, stop)) break;
                     continue;
                 }
-                if (ReadAndReconcile(source, attachments, reconciler, reported, nftables, sinceVerify, changed.TakePending()))
+                if (ReadAndReconcile(source, attachments, reconciler, reported, drift, sinceVerify, changed.TakePending()))
                 {
                     StopDeniedFlows(reconciler, conntrack);
                     audit.Publish(ViewFor(reconciler));
@@ -94,7 +95,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
 
     /// <summary>True when something changed in the kernel.</summary>
     /// <param name="pending">How long the oldest change this reading takes in has waited.</param>
-    private bool ReadAndReconcile(IClusterSource source, LocalAttachments attachments, Reconciler reconciler, HashSet<string> reported, NftablesNetlinkClient nftables, Stopwatch sinceVerify, TimeSpan? pending)
+    private bool ReadAndReconcile(IClusterSource source, LocalAttachments attachments, Reconciler reconciler, HashSet<string> reported, DriftCheck drift, Stopwatch sinceVerify, TimeSpan? pending)
     {
         var clock = Stopwatch.StartNew();
         int fullSyncsBefore = reconciler.FullSyncs;
@@ -121,14 +122,17 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         if (sinceVerify.Elapsed >= settings.VerifyInterval)
         {
             sinceVerify.Restart();
-            if (!nftables.TableExists(NftFamily.Inet, EgressRuleset.Table))
+            drift.AfterSync(reconciler.FullSyncs); // a full sync since (an ADD that grew the pool) wrote more rules
+            if (drift.Check() is { } wrong)
             {
-                log($"table inet {EgressRuleset.Table} is gone (someone deleted it): full sync");
+                log($"table inet {EgressRuleset.Table} {wrong}: full sync");
                 reconciler.Resync();
                 metrics.DriftRepaired();
+                drift.AfterSync(reconciler.FullSyncs);
                 return true;
             }
         }
+        drift.AfterSync(reconciler.FullSyncs);
         return changes > 0;
     }
 

@@ -26,11 +26,14 @@ public static class AgentCommands
         var logGroup = new Option<int>("--log-group") { Description = "NFLOG group for denied packets", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
         var json = new Option<bool>("--log-json") { Description = "log one JSON object per line ({\"time\", \"msg\"}) for log collectors" };
         var status = new Option<string>("--status-address") { Description = "host:port for /healthz, /readyz and /metrics (empty: none)", DefaultValueFactory = _ => "127.0.0.1:9765" };
-        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, kubeconfig, node, stateDir, reject, logGroup, status, json };
+        var verify = new Option<double>("--verify-interval") { Description = "seconds between checks that the kernel still holds our table and all its rules (drift is repaired by a full sync)", DefaultValueFactory = _ => 10 };
+        var command = new Command("run", "enforce egress NetworkPolicy on this node until stopped (the rules stay in the kernel after)") { manifests, kubeconfig, node, stateDir, reject, logGroup, status, json, verify };
         command.Validators.Add(result =>
         {
             if (result.GetValue(manifests) != null && result.GetValue(kubeconfig) != null)
                 result.AddError("--manifests and --kubeconfig are two different sources: give one");
+            if (result.GetResult(verify) != null && result.GetValue(verify) is not (>= 0.1 and <= 3600))
+                result.AddError("--verify-interval is in seconds, 0.1 to 3600");
         });
         command.SetAction(parsed =>
         {
@@ -40,6 +43,7 @@ public static class AgentCommands
                 StatusAddress = parsed.GetValue(status) is { Length: > 0 } address ? address : null,
                 ManifestFolder = parsed.GetValue(manifests),
                 Kubeconfig = parsed.GetValue(kubeconfig),
+                VerifyInterval = TimeSpan.FromSeconds(parsed.GetValue(verify)),
             };
             using var stop = new CancellationTokenSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });

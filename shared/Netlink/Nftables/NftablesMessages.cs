@@ -7,8 +7,9 @@ internal static class NftablesMessages
 {
     public const ushort NFNL_MSG_BATCH_BEGIN = 0x10, NFNL_MSG_BATCH_END = 0x11;
     public const byte NFNL_SUBSYS_NFTABLES = 10;
-    public const byte NFT_MSG_GETTABLE = 1, NFT_MSG_GETSET = 10, NFT_MSG_NEWSETELEM = 12, NFT_MSG_DELSETELEM = 14;
+    public const byte NFT_MSG_GETTABLE = 1, NFT_MSG_NEWRULE = 6, NFT_MSG_GETRULE = 7, NFT_MSG_GETSET = 10, NFT_MSG_NEWSETELEM = 12, NFT_MSG_DELSETELEM = 14;
     public const ushort NFTA_TABLE_NAME = 1;
+    public const ushort NFTA_RULE_TABLE = 1;
     public const ushort NFTA_SET_TABLE = 1, NFTA_SET_NAME = 2;
     public const ushort NFTA_SET_ELEM_LIST_TABLE = 1, NFTA_SET_ELEM_LIST_SET = 2, NFTA_SET_ELEM_LIST_ELEMENTS = 3;
     public const ushort NFTA_LIST_ELEM = 1, NFTA_SET_ELEM_KEY = 1, NFTA_DATA_VALUE = 1;
@@ -27,6 +28,15 @@ internal static class NftablesMessages
         writer.BeginMessage(MessageType(NFT_MSG_GETTABLE), RequestAck, sequence);
         writer.WriteHeader(new NfGenMessage { Family = (byte)family });
         writer.WriteAttribute(NFTA_TABLE_NAME, table);
+        writer.EndMessage();
+    }
+
+    /// <summary>A dump of the rules of one table (the kernel filters by NFTA_RULE_TABLE).</summary>
+    public static void DumpRules(NetlinkMessageWriter writer, uint sequence, NftFamily family, string table)
+    {
+        writer.BeginMessage(MessageType(NFT_MSG_GETRULE), NetlinkMessageFlags.Request | NetlinkMessageFlags.Dump, sequence);
+        writer.WriteHeader(new NfGenMessage { Family = (byte)family });
+        writer.WriteAttribute(NFTA_RULE_TABLE, table);
         writer.EndMessage();
     }
 

@@ -21,6 +21,36 @@ public sealed class NftablesNetlinkClient : IDisposable
             (writer, sequence) => NftablesMessages.GetTable(writer, sequence, family, table));
     }
 
+    /// <summary>How many rules the table's chains hold (0 when the table does not exist). A dump
+    /// that the kernel flags as interrupted (the ruleset changed meanwhile) is taken again.</summary>
+    public int CountRules(NftFamily family, string table)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        ushort ruleMessage = NftablesMessages.MessageType(NftablesMessages.NFT_MSG_NEWRULE);
+        lock (_gate)
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                _writer.Clear();
+                uint sequence = _socket.NextSequence();
+                NftablesMessages.DumpRules(_writer, sequence, family, table);
+                int rules = 0;
+                try
+                {
+                    bool consistent = _socket.Dump($"list rules of table {Describe(family)} {table}", _writer.WrittenSpan, sequence, (in NetlinkMessage message) =>
+                    {
+                        if (message.Type == ruleMessage) rules++;
+                    });
+                    if (consistent || attempt == 3) return rules;
+                }
+                catch (NetlinkNotFoundException)
+                {
+                    return 0;
+                }
+            }
+        }
+    }
+
     public bool SetExists(NftFamily family, string table, string set)
     {
         ArgumentException.ThrowIfNullOrEmpty(table);

@@ -118,6 +118,32 @@ public class ManifestAgentTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void A_flushed_or_deleted_table_is_found_within_the_verify_interval_and_written_again()
+    {
+        using var node = new PolicyNode();
+        var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
+        node.Serve(node.External, 80, "external");
+        string folder = Path.Combine(node.StateDir, "manifests");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
+        File.WriteAllText(Path.Combine(folder, "policy.yaml"), Policy(OtherExternalV4 + "/32"));
+        using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--verify-interval", "0.5");
+        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.True(Wait.Until(() => Talk(client.Netns, ExternalV4, 80) == null, TimeSpan.FromSeconds(20)), agent.Log);
+
+        // Someone flushes our table's rules (the sets stay): nothing would stop the pod any more.
+        node.Node.Exec("nft", "flush", "table", "inet", "cni-egress");
+        Assert.True(agent.WaitForLog("where", TimeSpan.FromSeconds(10)), agent.Log);
+        Assert.True(Wait.Until(() => Talk(client.Netns, ExternalV4, 80) == null && Talk(client.Netns, OtherExternalV4, 80) == "external", TimeSpan.FromSeconds(10)), agent.Log);
+
+        // Someone deletes the table.
+        node.Node.Exec("nft", "delete", "table", "inet", "cni-egress");
+        Assert.True(agent.WaitForLog("is gone", TimeSpan.FromSeconds(10)), agent.Log);
+        Assert.True(Wait.Until(() => Talk(client.Netns, ExternalV4, 80) == null && Talk(client.Netns, OtherExternalV4, 80) == "external", TimeSpan.FromSeconds(10)), agent.Log);
+        Assert.Matches("egress_agent_drift_repairs_total [2-9]", node.AgentStatus("/metrics"));
+    }
+
+    [KernelFact]
     public void A_tightened_policy_stops_the_denied_established_connection_within_a_second()
     {
         using var node = new PolicyNode();

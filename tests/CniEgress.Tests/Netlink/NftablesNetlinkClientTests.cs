@@ -85,6 +85,32 @@ public class NftablesNetlinkClientTests
         Assert.Equal(22, wrong.Errno);
     }
 
+    [KernelFact]
+    public void CountRules_counts_the_rules_of_one_table_across_its_chains()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = CreateWithRuleset();
+        using var nft = pod.Namespace.OpenNftablesClient();
+        Nft(pod, """
+            table inet cni {
+                chain a { type filter hook output priority 0; tcp dport 1 accept; tcp dport 2 accept; }
+                chain b { udp dport 3 drop; }
+            }
+            table inet other { chain c { tcp dport 4 accept; }; }
+            """);
+        Assert.Equal(3, nft.CountRules(NftFamily.Inet, "cni"));
+        Assert.Equal(1, nft.CountRules(NftFamily.Inet, "other"));
+        Nft(pod, "flush chain inet cni a");
+        Assert.Equal(1, nft.CountRules(NftFamily.Inet, "cni"));
+        Assert.Equal(0, nft.CountRules(NftFamily.Inet, "nosuchtable"));
+    }
+
+    private static void Nft(TestNamespace pod, string text)
+    {
+        var result = Command.Execute("ip", ["netns", "exec", pod.Name, "nft", "-f", "-"], text);
+        if (result.Status != 0) throw new InvalidOperationException("nft -f failed: " + result.Error);
+    }
+
     private static TestNamespace CreateWithRuleset()
     {
         var pod = TestNamespace.Create("nft");
