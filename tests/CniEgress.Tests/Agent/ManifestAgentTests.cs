@@ -55,10 +55,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         using var node = new PolicyNode();
         var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
         node.Serve(node.External, 80, "external");
-        string folder = Path.Combine(node.StateDir, "manifests");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
-        File.WriteAllText(Path.Combine(folder, "policy.yaml"), Policy(OtherExternalV4 + "/32"));
+        string folder = ManifestFolder(node, Policy(OtherExternalV4 + "/32"));
 
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
         // First the agent's word that the table is in (a probe alone could time out under load and look denied).
@@ -123,10 +120,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         using var node = new PolicyNode();
         var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
         node.Serve(node.External, 80, "external");
-        string folder = Path.Combine(node.StateDir, "manifests");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
-        File.WriteAllText(Path.Combine(folder, "policy.yaml"), Policy(OtherExternalV4 + "/32"));
+        string folder = ManifestFolder(node, Policy(OtherExternalV4 + "/32"));
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--verify-interval", "0.5");
         Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
         Assert.True(Wait.Until(() => Talk(client.Netns, ExternalV4, 80) == null, TimeSpan.FromSeconds(20)), agent.Log);
@@ -150,10 +144,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
         node.ServeEcho(node.External, 7000);
         node.ServeEcho(node.External, 7001);
-        string folder = Path.Combine(node.StateDir, "manifests");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
-        Replace(Path.Combine(folder, "policy.yaml"), EchoPolicy(7000, 7001));
+        string folder = ManifestFolder(node, EchoPolicy(7000, 7001));
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
         Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
 
@@ -178,10 +169,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         node.ServeEcho(node.External, 7001);
         // The external host counts every UDP datagram that reaches it on port 9999 (denied).
         node.CountUdpAtExternal(9999);
-        string folder = Path.Combine(node.StateDir, "manifests");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
-        Replace(Path.Combine(folder, "policy.yaml"), EchoPolicy(7001));
+        string folder = ManifestFolder(node, EchoPolicy(7001));
         var first = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
         try
         {
@@ -252,6 +240,16 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.NotEqual(0, outcome.ExitCode);
         Assert.Contains("--manifests", outcome.Stderr + outcome.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", outcome.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>The node's manifest folder, holding the cluster (namespace team-a, its client pod) and one policy.</summary>
+    private static string ManifestFolder(PolicyNode node, string policy)
+    {
+        string folder = Path.Combine(node.StateDir, "manifests");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Cluster);
+        Replace(Path.Combine(folder, "policy.yaml"), policy);
+        return folder;
     }
 
     /// <summary>As configuration tools do: write aside, then rename over (a reader never sees half a file).</summary>
