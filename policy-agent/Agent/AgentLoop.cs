@@ -82,7 +82,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                 // refused and the plugin fails with "try again later".
                 listener ??= new AttachmentListener(settings.SocketPath, changed.Raise);
                 if (!WaitForChange(changed, listener, source.Debounce, stop)) break;
-                if (ServeAnnouncements(listener, attachments, reconciler)) audit.Publish(ViewFor(reconciler));
+                if (ServeAnnouncements(listener, attachments, source, reconciler)) audit.Publish(ViewFor(reconciler));
             }
         }
         finally
@@ -179,17 +179,23 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     /// <summary>Announced attachments go in at once: the attachment folder is read again (only
     /// new or changed records are parsed), and each ADD hears back once its pod's state is in
     /// the kernel.</summary>
-    private bool ServeAnnouncements(AttachmentListener listener, LocalAttachments attachments, Reconciler reconciler)
+    private bool ServeAnnouncements(AttachmentListener listener, LocalAttachments attachments, IClusterSource source, Reconciler reconciler)
     {
         var announced = listener.Take();
         if (announced.Count == 0) return false;
         var local = attachments.Read();
+        // A pod the watch has not reported yet would be isolated with no policy at all: ask for it.
+        var fetched = announced.Select(a => attachments.Find(a.ContainerId, a.IfName)).OfType<Policy.LocalPod>()
+            .Where(pod => !reconciler.KnowsPod(pod.Namespace, pod.Name))
+            .Select(pod => (Key: ClusterObjects.Key(pod.Namespace, pod.Name), State: source.FetchPod(pod.Namespace, pod.Name)))
+            .Where(f => f.State != null).Select(f => new KeyValuePair<string, Policy.PodState?>(f.Key, f.State)).ToList();
         string? failure = null;
         try
         {
             var clock = Stopwatch.StartNew();
             int fullSyncsBefore = reconciler.FullSyncs;
-            reconciler.ApplyLocal(local);
+            if (fetched.Count > 0) reconciler.ApplyChanges(new ClusterChanges([], fetched, []), local);
+            else reconciler.ApplyLocal(local);
             Measure(reconciler, clock.Elapsed, reconciler.FullSyncs > fullSyncsBefore, null);
             metrics.Enforced(announced.Max(a => a.Waited));
             metrics.Announced(announced.Count);
@@ -200,7 +206,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             log(failure);
         }
         foreach (var announcement in announced)
-            announcement.Reply(failure ?? (attachments.Holds(announcement.ContainerId, announcement.IfName) ? null : $"no attachment record for {announcement.ContainerId}/{announcement.IfName}"));
+            announcement.Reply(failure ?? (attachments.Find(announcement.ContainerId, announcement.IfName) != null ? null : $"no attachment record for {announcement.ContainerId}/{announcement.IfName}"));
         return true;
     }
 

@@ -51,6 +51,9 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
 
     public int PolicyCount => policies.Count;
 
+    /// <summary>True when a source has reported the pod.</summary>
+    public bool KnowsPod(string ns, string name) => pods.ContainsKey(ClusterObjects.Key(ns, name));
+
     /// <summary>Only the objects a source says changed (watch events): the cost follows the
     /// change, not the size of the cluster.</summary>
     public int ApplyChanges(ClusterChanges changed, IReadOnlyDictionary<string, LocalPod> nextLocal)

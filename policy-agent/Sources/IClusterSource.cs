@@ -31,6 +31,10 @@ public interface IClusterSource : IDisposable
     /// <see cref="Read"/>, it adds every current problem to <paramref name="problems"/>.</summary>
     ClusterChanges? ReadChanges(ICollection<string> problems);
 
+    /// <summary>One pod the source has not reported yet, asked of the cluster directly (a CNI ADD
+    /// that outran the watch); null when the source cannot tell.</summary>
+    Policy.PodState? FetchPod(string ns, string name);
+
     /// <summary>Tells the cluster about a policy part that cannot be enforced (an Event on the
     /// policy for the API; the log says it anyway).</summary>
     void Report(Policy.PolicyProblem problem);
@@ -68,6 +72,9 @@ public sealed class ManifestSource(string folder) : IClusterSource
         foreach (string problem in reader.Problems) problems.Add(problem);
         return reading;
     }
+
+    /// <summary>The folder is the whole truth: there is nothing else to ask.</summary>
+    public Policy.PodState? FetchPod(string ns, string name) => null;
 
     public void Report(Policy.PolicyProblem problem)
     {

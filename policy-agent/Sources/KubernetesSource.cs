@@ -62,6 +62,26 @@ public sealed class KubernetesSource : IClusterSource
 
     public ClusterChanges? ReadChanges(ICollection<string> problems) => cache.TakeChanges();
 
+    /// <summary>GETs the pod (bounded by 2 s, so an ADD is not held longer) and files it in the
+    /// cache as a watch event would; the watch's own event for it later changes nothing.</summary>
+    public Policy.PodState? FetchPod(string ns, string name)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            var pod = client.CoreV1.ReadNamespacedPodAsync(name, ns, cancellationToken: timeout.Token).GetAwaiter().GetResult();
+            cache.Pod(false, pod);
+            log($"pod {ns}/{name}: not seen on the watch yet, fetched for its ADD");
+            return ObjectConversion.Pod(pod);
+        }
+        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            log($"pod {ns}/{name}: not seen on the watch yet and could not be fetched ({e.GetType().Name}: {e.Message.Split('\n')[0]}); it stays isolated until the watch reports it");
+            return null;
+        }
+    }
+
     /// <summary>A Warning Event on the policy, so `kubectl describe networkpolicy` shows why part
     /// of it allows nothing. Fire and forget: a failure is logged, enforcement does not wait.</summary>
     public void Report(Policy.PolicyProblem problem)

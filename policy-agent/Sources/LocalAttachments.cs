@@ -11,8 +11,8 @@ public sealed class LocalAttachments(AttachmentStore store)
 {
     private Dictionary<string, (FileStamp Stamp, LocalPod? Pod)> files = new(StringComparer.Ordinal);
 
-    /// <summary>True when the last <see cref="Read"/> found a readable record for this attachment.</summary>
-    public bool Holds(string containerId, string ifName) => files.TryGetValue(store.PathOf(containerId, ifName), out var file) && file.Pod != null;
+    /// <summary>The attachment's pod as the last <see cref="Read"/> found its record; null when unreadable or gone.</summary>
+    public LocalPod? Find(string containerId, string ifName) => files.TryGetValue(store.PathOf(containerId, ifName), out var file) ? file.Pod : null;
 
     public IReadOnlyDictionary<string, LocalPod> Read()
     {

@@ -9,8 +9,9 @@ namespace CniEgress.TestSupport;
 /// agent uses: lists with a resourceVersion, chunked watch streams of JSON events resumed from a
 /// version, 410 Gone (ERROR event) for a compacted version, dropped connections, and an outage.
 /// Its socket lives in a given network namespace (a path such as /run/netns/node), so an agent
-/// running there reaches it on 127.0.0.1. Serves namespaces, pods and networkpolicies of all namespaces.</summary>
-public sealed class FakeApiServer : IDisposable
+/// running there reaches it on 127.0.0.1. Serves namespaces, pods and networkpolicies of all
+/// namespaces, and GETs of one pod.</summary>
+public sealed partial class FakeApiServer : IDisposable
 {
     private static readonly Dictionary<string, (string Path, string ApiVersion, string ListKind)> Resources = new()
     {
@@ -53,6 +54,7 @@ public sealed class FakeApiServer : IDisposable
 
     public string Kubeconfig(string directory)
     {
+        Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, "kubeconfig");
         File.WriteAllText(path, $"""
             apiVersion: v1
@@ -72,6 +74,10 @@ public sealed class FakeApiServer : IDisposable
     }
 
     public void Upsert(string resource, object item) => Change(resource, item, deleted: false);
+
+    /// <summary>Stores the object without telling any watch, as when the watch lags behind: only a
+    /// list or a direct GET of the object sees it.</summary>
+    public void UpsertUnwatched(string resource, object item) => Change(resource, item, deleted: false, notify: false);
 
     public void Delete(string resource, object item) => Change(resource, item, deleted: true);
 
@@ -109,7 +115,7 @@ public sealed class FakeApiServer : IDisposable
         DropWatches();
     }
 
-    private void Change(string resource, object item, bool deleted)
+    private void Change(string resource, object item, bool deleted, bool notify = true)
     {
         var json = JsonNode.Parse(k8s.KubernetesJson.Serialize(item))!.AsObject();
         var meta = json["metadata"]!.AsObject();
@@ -120,6 +126,7 @@ public sealed class FakeApiServer : IDisposable
             if (deleted) store[resource].Remove(key);
             else store[resource][key] = json;
             string type = deleted ? "DELETED" : "MODIFIED";
+            if (!notify) return;
             history.Add((version, resource, type, json));
             foreach (var (watched, client) in watches.ToList())
                 if (watched == resource && !TrySend(client, Event(type, json))) watches.Remove((watched, client));
@@ -151,6 +158,11 @@ public sealed class FakeApiServer : IDisposable
                 return;
             }
             string path = target.Split('?')[0];
+            if (SinglePod().Match(path) is { Success: true } single)
+            {
+                Get(client, "pods", $"{single.Groups[1].Value}/{single.Groups[2].Value}");
+                return;
+            }
             var query = System.Web.HttpUtility.ParseQueryString(target.Contains('?', StringComparison.Ordinal) ? target[(target.IndexOf('?', StringComparison.Ordinal) + 1)..] : "");
             string? resource = Resources.FirstOrDefault(r => r.Value.Path == path).Key;
             if (resource == null)
@@ -166,6 +178,21 @@ public sealed class FakeApiServer : IDisposable
             client.Dispose();
         }
     }
+
+    private void Get(Socket client, string resource, string key)
+    {
+        string? body;
+        lock (gate)
+        {
+            Requests.Add($"get {resource} {key}");
+            body = store[resource].GetValueOrDefault(key)?.ToJsonString();
+        }
+        if (body != null) Respond(client, "200 OK", body);
+        else Respond(client, "404 Not Found", new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "NotFound", ["code"] = 404 }.ToJsonString());
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")]
+    private static partial System.Text.RegularExpressions.Regex SinglePod();
 
     private void List(Socket client, string resource)
     {

@@ -99,5 +99,27 @@ public class ApiAgentTests
         Assert.Contains("egress_agent_api_reachable 1\n", node.AgentStatus("/metrics"), StringComparison.Ordinal);
     }
 
+    [KernelFact]
+    public void A_pod_whose_ADD_outruns_the_watch_is_fetched_and_has_its_own_policy_at_once()
+    {
+        using var node = new PolicyNode();
+        node.Serve(node.External, 80, "external");
+        using var api = new FakeApiServer(node.Node.Path);
+        api.Upsert("namespaces", new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = "team-a" } });
+        api.Upsert("networkpolicies", AllowTo(OtherExternalV4));
+        using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
+        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+
+        // The pod is in the API, but the watch has not brought it yet; kubelet already runs its ADD.
+        var labels = new Dictionary<string, string> { ["app"] = "client" };
+        api.UpsertUnwatched("pods", new V1Pod { ApiVersion = "v1", Kind = "Pod", Metadata = new V1ObjectMeta { Name = "client", NamespaceProperty = "team-a", Labels = labels } });
+        var client = node.AddPod("team-a", "client", labels, policyAgent: "required");
+
+        // From its first packet it has its own policy, not the deny-all of an unknown pod.
+        Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
+        Assert.Null(Talk(client.Netns, ExternalV4, 80));
+        Assert.Contains("get pods team-a/client", api.Requests);
+    }
+
     private static bool Allowed(Pod client, string address) => Talk(client.Netns, address, 80) == "external";
 }
