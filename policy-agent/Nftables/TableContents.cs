@@ -44,24 +44,53 @@ public sealed class TableContents
 
     /// <summary>The elements of one placed class: its destination sets, its port map (each entry a
     /// jump to a group slot) and its group slots' destination sets.</summary>
-    internal static Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> OfClass(ClassPlacement placement)
+    internal static Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> OfClass(ClassPlacement placement) =>
+        SetsOf(placement).ToDictionary(s => s.Key, s => s.Value.Build(), StringComparer.Ordinal);
+
+    /// <summary>What one set of a class is built from: equal sources give equal elements, so a diff
+    /// passes over a set whose source did not change without building it (a pod joining one port
+    /// group of a class of thousands of ranges builds that group's sets only).</summary>
+    private sealed record SetSource(IReadOnlyList<AddressRange>? Ranges, bool IPv6, ClassPlacement? PortsOf, Func<Dictionary<EntryKey, Func<NftElement[]>>> Build)
+    {
+        public bool SameAs(SetSource other) => Ranges != null
+            ? other.Ranges != null && IPv6 == other.IPv6 && Ranges.SequenceEqual(other.Ranges)
+            : other.PortsOf is { } theirs && PortsOf is { } ours && ours.Generation == theirs.Generation
+                && ours.GroupSlots.SequenceEqual(theirs.GroupSlots) && ours.Ports.Entries.SequenceEqual(theirs.Ports.Entries);
+    }
+
+    private static Dictionary<string, SetSource> SetsOf(ClassPlacement placement)
     {
         string chain = placement.Chain;
-        var sets = new Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>>(StringComparer.Ordinal)
+        SetSource RangeSet(IReadOnlyList<AddressRange> ranges, bool ipv6) => new(ranges, ipv6, null, () => Ranges(ranges, ipv6));
+        var sets = new Dictionary<string, SetSource>(StringComparer.Ordinal)
         {
-            [chain + "-any-v4"] = Ranges(placement.Class.AnyTraffic, ipv6: false),
-            [chain + "-any-v6"] = Ranges(placement.Class.AnyTraffic, ipv6: true),
-            [chain + "-ports"] = placement.Ports.Entries.ToDictionary(
+            [chain + "-any-v4"] = RangeSet(placement.Class.AnyTraffic, ipv6: false),
+            [chain + "-any-v6"] = RangeSet(placement.Class.AnyTraffic, ipv6: true),
+            [chain + "-ports"] = new(null, false, placement, () => placement.Ports.Entries.ToDictionary(
                 e => new EntryKey(((UInt128)e.Protocol << 32) | ((uint)e.FirstPort << 16) | e.LastPort, (UInt128)placement.GroupSlots[e.Group]),
-                e => (Func<NftElement[]>)(() => [PortEntry(e, placement.GroupChain(e.Group))])),
+                e => (Func<NftElement[]>)(() => [PortEntry(e, placement.GroupChain(e.Group))]))),
         };
         for (int g = 0; g < placement.GroupSlots.Count; g++)
         {
             string group = placement.GroupChain(g);
-            sets[group + "-v4"] = Ranges(placement.Ports.Groups[g], ipv6: false);
-            sets[group + "-v6"] = Ranges(placement.Ports.Groups[g], ipv6: true);
+            sets[group + "-v4"] = RangeSet(placement.Ports.Groups[g], ipv6: false);
+            sets[group + "-v6"] = RangeSet(placement.Ports.Groups[g], ipv6: true);
         }
         return sets;
+    }
+
+    /// <summary>One slot's sets from what <paramref name="before"/> held to what <paramref name="after"/> holds.</summary>
+    private static void CompareClasses(ClassPlacement? before, ClassPlacement? after, List<NftElementChange> deletions, List<NftElementChange> additions)
+    {
+        var had = before == null ? [] : SetsOf(before);
+        var wanted = after == null ? [] : SetsOf(after);
+        foreach (string set in had.Keys.Union(wanted.Keys))
+        {
+            var old = had.GetValueOrDefault(set);
+            var now = wanted.GetValueOrDefault(set);
+            if (old != null && now != null && old.SameAs(now)) continue;
+            Compare(new() { [set] = old?.Build() ?? [] }, new() { [set] = now?.Build() ?? [] }, deletions, additions);
+        }
     }
 
     /// <summary>The element changes from <paramref name="current"/> to <paramref name="next"/>,
@@ -76,10 +105,10 @@ public sealed class TableContents
         foreach (var (slot, before) in current.Slots.BySlot)
         {
             var after = next.Slots.BySlot.GetValueOrDefault(slot);
-            if (!ReferenceEquals(before, after)) Compare(before.Elements(), after?.Elements() ?? [], deletions, additions);
+            if (!ReferenceEquals(before, after)) CompareClasses(before, after, deletions, additions);
         }
         foreach (var (slot, after) in next.Slots.BySlot)
-            if (!current.Slots.BySlot.ContainsKey(slot)) Compare([], after.Elements(), deletions, additions);
+            if (!current.Slots.BySlot.ContainsKey(slot)) CompareClasses(null, after, deletions, additions);
         return [.. deletions, .. additions];
     }
 
