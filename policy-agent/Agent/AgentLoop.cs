@@ -99,17 +99,10 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     {
         var clock = Stopwatch.StartNew();
         int fullSyncsBefore = reconciler.FullSyncs;
-        int changes;
         var problems = new List<string>();
-        if (reconciler.HasCluster && source.ReadChanges(problems) is { } changed)
-        {
-            changes = reconciler.ApplyChanges(changed, attachments.Read());
-        }
-        else
-        {
-            problems.Clear();
-            changes = reconciler.Apply(source.Read(problems), attachments.Read());
-        }
+        int changes = reconciler.HasCluster
+            ? reconciler.ApplyChanges(source.ReadChanges(problems), attachments.Read())
+            : reconciler.Apply(source.Read(problems), attachments.Read());
         foreach (string problem in problems.Where(reported.Add)) log("manifest skipped: " + problem);
         reported.IntersectWith(problems);
         metrics.ManifestProblems(problems.Count);

@@ -17,11 +17,6 @@ public sealed class ClassPlacement(string generation, EgressClass egress, int sl
     public string Chain => SlotNames.ClassChain(Generation, Slot);
 
     public string GroupChain(int group) => SlotNames.GroupChain(Generation, GroupSlots[group]);
-
-    /// <summary>Per set of this class's slots: each logical entry under a canonical name, with how
-    /// to encode its element(s). Built each time a diff looks at the class (only classes that
-    /// changed), never kept: kept encoded for every class, they were 17 MB at 100,000 elements.</summary>
-    public Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> Elements() => TableContents.OfClass(this);
 }
 
 /// <summary>Names of the pooled objects. Slots are created empty, with their rules, by a full

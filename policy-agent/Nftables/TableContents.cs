@@ -42,11 +42,6 @@ public sealed class TableContents
         return new TableContents(podSets, slots);
     }
 
-    /// <summary>The elements of one placed class: its destination sets, its port map (each entry a
-    /// jump to a group slot) and its group slots' destination sets.</summary>
-    internal static Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> OfClass(ClassPlacement placement) =>
-        SetsOf(placement).ToDictionary(s => s.Key, s => s.Value.Build(), StringComparer.Ordinal);
-
     /// <summary>What one set of a class is built from: equal sources give equal elements, so a diff
     /// passes over a set whose source did not change without building it (a pod joining one port
     /// group of a class of thousands of ranges builds that group's sets only).</summary>
@@ -58,6 +53,8 @@ public sealed class TableContents
                 && ours.GroupSlots.SequenceEqual(theirs.GroupSlots) && ours.Ports.Entries.SequenceEqual(theirs.Ports.Entries);
     }
 
+    /// <summary>The sets of one placed class: its destination sets, its port map (each entry a
+    /// jump to a group slot) and its group slots' destination sets.</summary>
     private static Dictionary<string, SetSource> SetsOf(ClassPlacement placement)
     {
         string chain = placement.Chain;

@@ -27,9 +27,9 @@ public interface IClusterSource : IDisposable
     ClusterObjects Read(ICollection<string> problems);
 
     /// <summary>Only what changed since the last <see cref="Read"/> or call (the API's watch
-    /// events, a folder's changed files); null when the source cannot tell. Like
-    /// <see cref="Read"/>, it adds every current problem to <paramref name="problems"/>.</summary>
-    ClusterChanges? ReadChanges(ICollection<string> problems);
+    /// events, a folder's changed files). Like <see cref="Read"/>, it adds every current problem
+    /// to <paramref name="problems"/>.</summary>
+    ClusterChanges ReadChanges(ICollection<string> problems);
 
     /// <summary>One pod the source has not reported yet, asked of the cluster directly (a CNI ADD
     /// that outran the watch); null when the source cannot tell.</summary>
@@ -65,7 +65,7 @@ public sealed class ManifestSource(string folder) : IClusterSource
 
     public ClusterObjects Read(ICollection<string> problems) => WithProblems(reader.Read(), problems);
 
-    public ClusterChanges? ReadChanges(ICollection<string> problems) => WithProblems(reader.ReadChanges(), problems);
+    public ClusterChanges ReadChanges(ICollection<string> problems) => WithProblems(reader.ReadChanges(), problems);
 
     private T WithProblems<T>(T reading, ICollection<string> problems)
     {

@@ -60,7 +60,7 @@ public sealed class KubernetesSource : IClusterSource
 
     public ClusterObjects Read(ICollection<string> problems) => cache.Snapshot();
 
-    public ClusterChanges? ReadChanges(ICollection<string> problems) => cache.TakeChanges();
+    public ClusterChanges ReadChanges(ICollection<string> problems) => cache.TakeChanges();
 
     /// <summary>GETs the pod (bounded by 2 s, so an ADD is not held longer) and files it in the
     /// cache as a watch event would; the watch's own event for it later changes nothing.</summary>

@@ -12,15 +12,6 @@ namespace CniEgress.PolicyAgent.Sources;
 /// with its file and line and skipped; everything else still applies.</summary>
 public static partial class ManifestFolder
 {
-    /// <summary>The whole folder, read once.</summary>
-    public static ClusterObjects Read(string folder, ICollection<string> problems)
-    {
-        var reader = new ManifestFolderReader(folder);
-        var objects = reader.Read();
-        foreach (string problem in reader.Problems) problems.Add(problem);
-        return objects;
-    }
-
     /// <summary>What one file says: its objects in file order, and its problems.</summary>
     public sealed record FileContents(
         IReadOnlyList<NamespaceState> Namespaces,

@@ -13,7 +13,6 @@ public sealed class ManifestFolderReader(string folder)
 {
     private SortedDictionary<string, (FileStamp Stamp, UInt128 Text, ManifestFolder.FileContents Contents)> files = new(StringComparer.Ordinal);
     private ClusterObjects current = ClusterObjects.Empty;
-    private bool folderMissing;
 
     /// <summary>Every problem of the last reading (file:line and what is wrong).</summary>
     public IReadOnlyList<string> Problems { get; private set; } = [];
@@ -49,14 +48,12 @@ public sealed class ManifestFolderReader(string folder)
         var touched = (Namespaces: new HashSet<string>(StringComparer.Ordinal), Pods: new HashSet<string>(StringComparer.Ordinal), Policies: new HashSet<string>(StringComparer.Ordinal));
         if (!Directory.Exists(folder))
         {
-            if (!folderMissing || files.Count > 0) Touch(touched, files.Values.Select(f => f.Contents));
-            folderMissing = true;
+            Touch(touched, files.Values.Select(f => f.Contents));
             files.Clear();
             current = ClusterObjects.Empty;
             Problems = [$"{folder}: no such folder"];
             return touched;
         }
-        folderMissing = false;
         var next = new SortedDictionary<string, (FileStamp, UInt128, ManifestFolder.FileContents)>(StringComparer.Ordinal);
         bool changed = false;
         foreach (string file in Directory.EnumerateFiles(folder).Where(ManifestFolder.IsManifest))

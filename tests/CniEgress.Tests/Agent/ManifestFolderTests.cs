@@ -9,6 +9,14 @@ public sealed class ManifestFolderTests : IDisposable
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
+    private static ClusterObjects ReadOnce(string path, List<string> problems)
+    {
+        var reader = new ManifestFolderReader(path);
+        var objects = reader.Read();
+        problems.AddRange(reader.Problems);
+        return objects;
+    }
+
     private void Write(string name, string text) => File.WriteAllText(Path.Combine(folder, name), text);
 
     [Fact]
@@ -36,7 +44,7 @@ public sealed class ManifestFolderTests : IDisposable
         Write("b.json", """{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny"}, "spec": {"podSelector": {}}}""");
         Write("notes.txt", "not a manifest");
         var problems = new List<string>();
-        var objects = ManifestFolder.Read(folder, problems);
+        var objects = ReadOnce(folder, problems);
         Assert.Empty(problems);
         var ns = Assert.Single(objects.Namespaces.Values);
         Assert.Equal("x", ns.Labels["team"]);
@@ -71,7 +79,7 @@ public sealed class ManifestFolderTests : IDisposable
             - a list, not an object
             """);
         var problems = new List<string>();
-        var objects = ManifestFolder.Read(folder, problems);
+        var objects = ReadOnce(folder, problems);
         Assert.Equal(["ok"], objects.Namespaces.Keys);
         string file = Path.Combine(folder, "mixed.yaml");
         Assert.Collection(problems,
@@ -85,7 +93,7 @@ public sealed class ManifestFolderTests : IDisposable
     public void A_missing_folder_is_a_problem_not_a_crash()
     {
         var problems = new List<string>();
-        var objects = ManifestFolder.Read(Path.Combine(folder, "nope"), problems);
+        var objects = ReadOnce(Path.Combine(folder, "nope"), problems);
         Assert.Empty(objects.Policies);
         Assert.Single(problems);
     }

@@ -47,15 +47,9 @@ public class ElementDiffPropertyTests
             }
         }, iter: 300);
 
-    private static IEnumerable<(string Set, NftElement Element)> AllElements(DesiredDataplane desired, SlotAllocator slots)
-    {
-        var contents = TableContents.Of(desired, slots);
-        foreach (var (set, entries) in contents.PodSets)
-            foreach (var element in entries.Values.SelectMany(e => e())) yield return (set, element);
-        foreach (var placement in slots.Placed.Values)
-            foreach (var (set, entries) in placement.Elements())
-                foreach (var element in entries.Values.SelectMany(e => e())) yield return (set, element);
-    }
+    /// <summary>Every element a full sync writes for this state (its diff from an empty table).</summary>
+    private static IEnumerable<(string Set, NftElement Element)> AllElements(DesiredDataplane desired, SlotAllocator slots) =>
+        TableContents.Diff(TableContents.Empty, TableContents.Of(desired, slots)).SelectMany(change => change.Elements.Select(e => (change.Set, e)));
 
     private sealed class FakeSets
     {
