@@ -88,11 +88,11 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     /// manifests) has those of its attachments, and loses them with its attachments.</summary>
     public int ApplyLocal(IReadOnlyDictionary<string, LocalPod> nextLocal, int clusterChanges = 0)
     {
-        int changes = clusterChanges + Changes(local, nextLocal, Describe, compilation.SetLocalPod, compilation.RemoveLocalPod);
+        var moved = new HashSet<string>(StringComparer.Ordinal); // pods whose attachments came, went or changed
+        int changes = clusterChanges + Changes(local, nextLocal, Describe,
+            pod => { compilation.SetLocalPod(pod); moved.Add(ClusterObjects.Key(pod.Namespace, pod.Name)); },
+            hostInterface => { moved.Add(ClusterObjects.Key(local[hostInterface].Namespace, local[hostInterface].Name)); compilation.RemoveLocalPod(hostInterface); });
         var byPod = AddressesByPod(nextLocal);
-        var moved = local.Values.Where(l => !nextLocal.TryGetValue(l.HostInterface, out var now) || Describe(now) != Describe(l))
-            .Concat(nextLocal.Values.Where(l => !local.ContainsKey(l.HostInterface)))
-            .Select(l => ClusterObjects.Key(l.Namespace, l.Name)).ToHashSet(StringComparer.Ordinal);
         foreach (string key in moved)
             if (pods.TryGetValue(key, out var known) && known.Addresses.Count == 0)
                 compilation.SetPod(WithLocalAddresses(known, byPod));

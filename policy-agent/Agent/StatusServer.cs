@@ -4,7 +4,8 @@ using System.Text;
 namespace CniEgress.PolicyAgent.Agent;
 
 /// <summary>/healthz (the main loop went round within 30 s), /readyz (the first full sync is in
-/// the kernel) and /metrics, on a local address for probes and Prometheus.</summary>
+/// the kernel and the cluster is reachable) and /metrics, on a local address for probes and
+/// Prometheus.</summary>
 public sealed class StatusServer : IDisposable
 {
     private readonly HttpListener listener = new();

@@ -19,7 +19,8 @@ public sealed class ClusterCache
     public void ReplacePolicies(IEnumerable<V1NetworkPolicy> all) => Replace(policies, dirtyPolicies, all.Select(Slim), p => Key(p.Metadata));
 
     public void Namespace(bool deleted, V1Namespace ns) => Apply(namespaces, dirtyNamespaces, deleted, ObjectConversion.Namespace(ns), n => n.Name);
-    public void Pod(bool deleted, V1Pod pod) => Apply(pods, dirtyPods, deleted, ObjectConversion.Pod(pod), p => ClusterObjects.Key(p.Namespace, p.Name));
+    /// <returns>The pod as the cache now holds it (reduced to what the compiler reads).</returns>
+    public PodState Pod(bool deleted, V1Pod pod) => Apply(pods, dirtyPods, deleted, ObjectConversion.Pod(pod), p => ClusterObjects.Key(p.Namespace, p.Name));
     public void Policy(bool deleted, V1NetworkPolicy policy) => Apply(policies, dirtyPolicies, deleted, Slim(policy), p => Key(p.Metadata));
 
     /// <summary>The objects that changed since the last <see cref="Snapshot"/> or call, with
@@ -69,7 +70,7 @@ public sealed class ClusterCache
         }
     }
 
-    private void Apply<T>(Dictionary<string, T> store, HashSet<string> dirty, bool deleted, T item, Func<T, string> key)
+    private T Apply<T>(Dictionary<string, T> store, HashSet<string> dirty, bool deleted, T item, Func<T, string> key)
     {
         lock (gate)
         {
@@ -77,6 +78,7 @@ public sealed class ClusterCache
             else store[key(item)] = item;
             dirty.Add(key(item));
         }
+        return item;
     }
 
     private static string Key(V1ObjectMeta? meta) => ClusterObjects.Key(meta?.NamespaceProperty ?? "default", meta?.Name ?? "");

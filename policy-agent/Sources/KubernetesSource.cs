@@ -49,7 +49,7 @@ public sealed class KubernetesSource : IClusterSource
             list => cache.ReplaceNamespaces(list.Items), cache.Namespace, changed, log);
         pods = new("pods", ct => client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct),
             (version, ct) => WatchStream.OpenAsync(client, "/api/v1/pods", version, ct),
-            list => cache.ReplacePods(list.Items), cache.Pod, changed, log);
+            list => cache.ReplacePods(list.Items), (deleted, pod) => cache.Pod(deleted, pod), changed, log);
         policies = new("networkpolicies", ct => client.NetworkingV1.ListNetworkPolicyForAllNamespacesAsync(cancellationToken: ct),
             (version, ct) => WatchStream.OpenAsync(client, "/apis/networking.k8s.io/v1/networkpolicies", version, ct),
             list => cache.ReplacePolicies(list.Items), cache.Policy, changed, log);
@@ -71,9 +71,9 @@ public sealed class KubernetesSource : IClusterSource
         try
         {
             var pod = client.CoreV1.ReadNamespacedPodAsync(name, ns, cancellationToken: timeout.Token).GetAwaiter().GetResult();
-            cache.Pod(false, pod);
+            var state = cache.Pod(false, pod);
             log($"pod {ns}/{name}: not seen on the watch yet, fetched for its ADD");
-            return ObjectConversion.Pod(pod);
+            return state;
         }
         catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
         {

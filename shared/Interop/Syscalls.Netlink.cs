@@ -31,14 +31,19 @@ internal static unsafe partial class Syscalls
 
     /// <summary>Bounds every blocking receive so a missing kernel reply surfaces as EAGAIN
     /// instead of hanging a CNI ADD forever.</summary>
-    public static int SetReceiveTimeout(int fd, TimeSpan timeout)
+    public static int SetReceiveTimeout(int fd, TimeSpan timeout) => SetTimeout(fd, LibC.SO_RCVTIMEO, timeout);
+
+    /// <summary>Bounds every blocking send (and, for unix sockets, connect to a full backlog).</summary>
+    public static int SetSendTimeout(int fd, TimeSpan timeout) => SetTimeout(fd, LibC.SO_SNDTIMEO, timeout);
+
+    private static int SetTimeout(int fd, int option, TimeSpan timeout)
     {
         var value = new Timeval
         {
             Seconds = (long)timeout.TotalSeconds,
             Microseconds = timeout.Milliseconds * 1000L,
         };
-        return LibC.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, &value, (uint)sizeof(Timeval)) == 0 ? 0 : Errno.Last;
+        return LibC.setsockopt(fd, LibC.SOL_SOCKET, option, &value, (uint)sizeof(Timeval)) == 0 ? 0 : Errno.Last;
     }
 
     /// <summary>send(2) to the kernel (port 0, the default destination of an unconnected

@@ -20,6 +20,8 @@ public static unsafe class UnixSocketExchange
         using var handle = new FileDescriptorHandle(fd);
         int errno = Syscalls.SetReceiveTimeout(fd, timeout);
         if (errno != 0) throw new UnixSocketException("set receive timeout", errno);
+        errno = Syscalls.SetSendTimeout(fd, timeout);
+        if (errno != 0) throw new UnixSocketException("set send timeout", errno);
         Connect(fd, path);
         fixed (byte* data = request)
         {

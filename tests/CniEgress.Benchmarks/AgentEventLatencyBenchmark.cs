@@ -122,33 +122,18 @@ public static class AgentEventLatencyBenchmark
         Console.WriteLine("| change (watch event) | events | p50 | p90 | p99 | max |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var (kind, list) in latencies.Append(new("all", latencies.Values.SelectMany(l => l).ToList())))
-            Console.WriteLine($"| {kind} | {list.Count} | {F(Percentile(list, 50))} | {F(Percentile(list, 90))} | {F(Percentile(list, 99))} | {F(list.Max())} |");
+            Console.WriteLine($"| {kind} | {list.Count} | {F(PluginLatencyBenchmark.Percentile(list, 50))} | {F(PluginLatencyBenchmark.Percentile(list, 90))} | {F(PluginLatencyBenchmark.Percentile(list, 99))} | {F(list.Max())} |");
         Console.WriteLine();
         Console.WriteLine($"first change of each kind after the first sync (cold paths, not in the table): {string.Join(", ", firstOfKind.Select(F))}");
         if (missed > 0) Console.WriteLine($"events without an applied change within 5 s: {missed}");
         var all = latencies.Values.SelectMany(l => l).ToList();
-        Console.WriteLine($"p99 event-to-enforced: {F(Percentile(all, 99))} (target <= 100 ms)");
+        Console.WriteLine($"p99 event-to-enforced: {F(PluginLatencyBenchmark.Percentile(all, 99))} (target <= 100 ms)");
         Console.WriteLine();
         Console.WriteLine("The agent's own histograms (cumulative counts per bucket, seconds): the sync alone, and from the change's arrival in the agent:");
-        string metrics = Http.Get($"http://{StatusAddress}/metrics");
+        string metrics = AgentMetricsPage.Read(StatusAddress);
         foreach (string line in metrics.Split('\n').Where(l => l.StartsWith("egress_agent_apply_seconds_bucket", StringComparison.Ordinal) || l.StartsWith("egress_agent_event_to_enforced_seconds_bucket", StringComparison.Ordinal)))
             Console.WriteLine("    " + line);
     }
 
-    private static double Percentile(List<double> values, int percentile)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
-    }
-
     private static string F(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
-
-    private static class Http
-    {
-        public static string Get(string url)
-        {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            return client.GetStringAsync(new Uri(url)).GetAwaiter().GetResult();
-        }
-    }
 }
