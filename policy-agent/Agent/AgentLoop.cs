@@ -57,7 +57,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         var reported = new HashSet<string>(StringComparer.Ordinal);
         var sinceVerify = Stopwatch.StartNew();
         var drift = new DriftCheck(nftables);
-        AttachmentListener? listener = null;
+        AgentSocket? listener = null;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -80,9 +80,10 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                 metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
-                listener ??= new AttachmentListener(settings.SocketPath, changed.Raise);
+                listener ??= new AgentSocket(settings.SocketPath, changed.Raise, changed.Wake);
                 if (!WaitForChange(changed, listener, source.Debounce, stop)) break;
                 if (ServeAnnouncements(listener, attachments, source, reconciler)) audit.Publish(ViewFor(reconciler));
+                ServeQueries(listener, reconciler, source, nft, changed);
             }
         }
         finally
@@ -151,7 +152,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     /// it waits until the sources have been quiet for the source's <see cref="Debounce.Quiet"/>
     /// (at most <see cref="Debounce.AtMost"/>), so a file being written is read whole; an
     /// announcement cuts the wait short. False when stopping.</summary>
-    private bool WaitForChange(ChangeSignal changed, AttachmentListener? listener, Debounce debounce, CancellationToken stop)
+    private bool WaitForChange(ChangeSignal changed, AgentSocket? listener, Debounce debounce, CancellationToken stop)
     {
         try
         {
@@ -172,7 +173,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     /// <summary>Announced attachments go in at once: the attachment folder is read again (only
     /// new or changed records are parsed), and each ADD hears back once its pod's state is in
     /// the kernel.</summary>
-    private bool ServeAnnouncements(AttachmentListener listener, LocalAttachments attachments, IClusterSource source, Reconciler reconciler)
+    private bool ServeAnnouncements(AgentSocket listener, LocalAttachments attachments, IClusterSource source, Reconciler reconciler)
     {
         var announced = listener.Take();
         if (announced.Count == 0) return false;
@@ -201,6 +202,21 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         foreach (var announcement in announced)
             announcement.Reply(failure ?? (attachments.Find(announcement.ContainerId, announcement.IfName) != null ? null : $"no attachment record for {announcement.ContainerId}/{announcement.IfName}"));
         return true;
+    }
+
+    /// <summary>The debug CLI's questions, answered from the state just applied: nothing changes
+    /// while they are computed, and they wait behind ADDs, never the other way round.</summary>
+    private void ServeQueries(AgentSocket listener, Reconciler reconciler, IClusterSource source, NftCommand nft, ChangeSignal changed)
+    {
+        var queries = listener.TakeQueries();
+        if (queries.Count == 0 || reconciler.Desired is not { } desired) return;
+        var agent = metrics.Status();
+        agent["node"] = settings.NodeName;
+        agent["logGroup"] = settings.Ruleset.LogGroup;
+        agent["pendingChanges"] = changed.Pending;
+        var view = new Diagnostics.NodeView(reconciler.Compilation, desired, $"agent on node {settings.NodeName} ({source.Description})", agent,
+            () => nft.ListTableJson() is { } json ? KernelTable.Parse(json) : null);
+        foreach (var query in queries) query.Reply(Diagnostics.NodeQueries.Answer(query.Request, view));
     }
 
     /// <summary>The first reading parses every object of the cluster; what it leaves behind is

@@ -13,6 +13,8 @@ public sealed class AgentMetrics
     private long policies, isolatedPods, localPods, classes;
     private long ready, heartbeatTicks = Environment.TickCount64, sourceErrors;
     private volatile string? unreachable;
+    private DateTime? lastFullSync;
+    private readonly DateTime started = DateTime.UtcNow;
 
     /// <summary>Ready once the first full sync is in the kernel, and while the source reaches the cluster.</summary>
     public bool Ready => Interlocked.Read(ref ready) == 1 && unreachable == null;
@@ -36,6 +38,7 @@ public sealed class AgentMetrics
 
     public void Applied(TimeSpan latency, bool full)
     {
+        if (full) lastFullSync = DateTime.UtcNow;
         Interlocked.Increment(ref full ? ref fullSyncs : ref incrementalUpdates);
         applyLatency.Observe(latency);
     }
@@ -55,6 +58,21 @@ public sealed class AgentMetrics
         Interlocked.Exchange(ref localPods, local);
         Interlocked.Exchange(ref classes, classCount);
     }
+
+    /// <summary>The agent's side of `egress-agent status`.</summary>
+    public System.Text.Json.Nodes.JsonObject Status() => new()
+    {
+        ["health"] = NotReadyReason ?? "ready",
+        ["started"] = started.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        ["lastFullSync"] = lastFullSync?.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        ["fullSyncs"] = Interlocked.Read(ref fullSyncs),
+        ["incrementalUpdates"] = Interlocked.Read(ref incrementalUpdates),
+        ["driftRepairs"] = Interlocked.Read(ref driftRepairs),
+        ["stoppedFlows"] = Interlocked.Read(ref stoppedFlows),
+        ["announcements"] = Interlocked.Read(ref announcements),
+        ["manifestProblems"] = Interlocked.Read(ref manifestProblems),
+        ["sourceErrors"] = Interlocked.Read(ref sourceErrors),
+    };
 
     /// <param name="deniedPackets">Per pod interface, from the kernel's pod-denials counters.</param>
     public string Render(IReadOnlyDictionary<string, long> deniedPackets)

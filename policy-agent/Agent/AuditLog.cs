@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
-using System.Net;
 using CniEgress.Netlink.Nflog;
 
 namespace CniEgress.PolicyAgent.Agent;
@@ -19,7 +16,7 @@ public sealed class AuditLog : IDisposable
 {
     private readonly Action<string> log;
     private readonly Thread thread;
-    private readonly Dictionary<int, string> interfaceNames = [];
+    private readonly Diagnostics.InterfaceNames interfaceNames = new();
     private volatile AuditView view = AuditView.Empty;
     private volatile bool stopping;
 
@@ -53,7 +50,7 @@ public sealed class AuditLog : IDisposable
         }
     }
 
-    private string Describe(NflogPacket packet) => Describe(view, InterfaceName(packet.InputInterfaceIndex), packet);
+    private string Describe(NflogPacket packet) => Describe(view, interfaceNames.Of(packet.InputInterfaceIndex), packet);
 
     /// <summary>"denied egress: ns/pod (ceg…) -> 203.0.113.10:80/tcp; isolated by ns/policy, which allow nothing of the kind".</summary>
     public static string Describe(AuditView current, string iface, NflogPacket packet)
@@ -65,36 +62,5 @@ public sealed class AuditLog : IDisposable
     }
 
     /// <summary>address:port/protocol from the packet's network and transport headers.</summary>
-    public static string Destination(byte[] payload)
-    {
-        if (payload.Length < 20) return "?";
-        bool ipv6 = payload[0] >> 4 == 6;
-        if (ipv6 && payload.Length < 40) return "?";
-        var address = ipv6 ? new IPAddress(payload.AsSpan(24, 16)) : new IPAddress(payload.AsSpan(16, 4));
-        byte protocol = ipv6 ? payload[6] : payload[9];
-        int transport = ipv6 ? 40 : (payload[0] & 0x0f) * 4;
-        string name = protocol switch { 6 => "tcp", 17 => "udp", 132 => "sctp", 1 => "icmp", 58 => "icmpv6", _ => protocol.ToString(CultureInfo.InvariantCulture) };
-        if (protocol is 6 or 17 or 132 && payload.Length >= transport + 4)
-            return ipv6
-                ? string.Create(CultureInfo.InvariantCulture, $"[{address}]:{BinaryPrimitives.ReadUInt16BigEndian(payload.AsSpan(transport + 2))}/{name}")
-                : string.Create(CultureInfo.InvariantCulture, $"{address}:{BinaryPrimitives.ReadUInt16BigEndian(payload.AsSpan(transport + 2))}/{name}");
-        return $"{address}/{name}";
-    }
-
-    /// <summary>ifindex to name from /sys/class/net (of this namespace), reread when an index is new.</summary>
-    private string InterfaceName(int index)
-    {
-        if (interfaceNames.TryGetValue(index, out var name)) return name;
-        interfaceNames.Clear();
-        foreach (string dir in Directory.EnumerateDirectories("/sys/class/net"))
-        {
-            try
-            {
-                if (int.TryParse(File.ReadAllText(Path.Combine(dir, "ifindex")).Trim(), CultureInfo.InvariantCulture, out int i))
-                    interfaceNames[i] = Path.GetFileName(dir);
-            }
-            catch (IOException) { }
-        }
-        return interfaceNames.GetValueOrDefault(index, $"ifindex {index}");
-    }
+    public static string Destination(byte[] payload) => Diagnostics.FlowTuple.Of(payload)?.DestinationText ?? "?";
 }

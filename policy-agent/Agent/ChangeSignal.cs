@@ -16,6 +16,12 @@ public sealed class ChangeSignal : IDisposable
         semaphore.Release();
     }
 
+    /// <summary>Wakes the loop for something that is not a change (a CLI question): no pending change, no latency.</summary>
+    public void Wake() => semaphore.Release();
+
+    /// <summary>Some change has not been read yet.</summary>
+    public bool Pending => Interlocked.Read(ref pendingSince) != 0;
+
     /// <summary>True when raised within <paramref name="timeout"/>.</summary>
     public bool Wait(TimeSpan timeout, CancellationToken stop) => semaphore.Wait(timeout, stop);
 

@@ -9,7 +9,8 @@ namespace CniEgress.PolicyAgent.Agent;
 /// <summary>Keeps the kernel at what the sources say: each reading is compared with the previous
 /// one object by object, only the changed objects are told to the compiler, and the dataplane
 /// applies the difference (a full sync the first time).</summary>
-public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Action<PolicyProblem>? report = null)
+/// <param name="dataplane">Null: compile only (the debug CLI's offline view, which must never write).</param>
+public sealed class Reconciler(EgressDataplane? dataplane, Action<string> log, Action<PolicyProblem>? report = null)
 {
     private readonly EgressCompilation compilation = new();
     // The cluster as last applied; owned here, changed in place by watch events.
@@ -21,7 +22,10 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     private bool synced;
 
     /// <summary>Where each class sits in the table (for logs and the CLI).</summary>
-    public Nftables.SlotAllocator? Slots => dataplane.Slots;
+    public Nftables.SlotAllocator? Slots => dataplane?.Slots;
+
+    /// <summary>The compiler's state, for the debug CLI's questions (explain).</summary>
+    public EgressCompilation Compilation => compilation;
 
     /// <summary>What the kernel was last told to hold.</summary>
     public DesiredDataplane? Desired { get; private set; }
@@ -101,7 +105,11 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
         var desired = compilation.Build();
         Desired = desired;
         ReportProblems(desired);
-        if (!synced)
+        if (dataplane == null)
+        {
+            synced = true;
+        }
+        else if (!synced)
         {
             dataplane.FullSync(desired);
             synced = true;
@@ -122,7 +130,7 @@ public sealed class Reconciler(EgressDataplane dataplane, Action<string> log, Ac
     public void Resync()
     {
         Desired = compilation.Build();
-        dataplane.FullSync(Desired);
+        dataplane?.FullSync(Desired);
         synced = true;
         FullSyncs++;
     }

@@ -5,7 +5,8 @@ using CniEgress.PolicyAgent.Nftables;
 
 namespace CniEgress.PolicyAgent.Cli;
 
-/// <summary>The command line: `run` (the agent) and `cleanup`.</summary>
+/// <summary>The command line: `run` (the agent), `cleanup`, the node-level debug commands
+/// (`status`, `explain`, `flows`, `capture`, `ruleset`) and `completion`.</summary>
 public static class AgentCommands
 {
     public static RootCommand Build()
@@ -13,6 +14,12 @@ public static class AgentCommands
         var root = new RootCommand("egress-agent: NetworkPolicy egress enforcement for cni-egress nodes");
         root.Subcommands.Add(Run());
         root.Subcommands.Add(Cleanup());
+        root.Subcommands.Add(DebugCommands.Status());
+        root.Subcommands.Add(DebugCommands.Explain());
+        root.Subcommands.Add(FlowsCommand.Build());
+        root.Subcommands.Add(CaptureCommand.Build());
+        root.Subcommands.Add(DebugCommands.Ruleset());
+        root.Subcommands.Add(CompletionCommand.Build());
         return root;
     }
 

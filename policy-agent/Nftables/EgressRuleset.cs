@@ -16,12 +16,21 @@ public static class EgressRuleset
     public const string PodInterfacePattern = "ceg*";
     public const int DefaultLogGroup = 100;
     public const string LogPrefix = "ceg-deny ";
+    public const string AllowPrefix = "ceg-allow ";
 
     /// <summary>The ct mark bit of a connection a tightened policy no longer allows (set by the
     /// conntrack sweep): its packets skip the established fast path and meet the class chain again.</summary>
     public const uint DeniedFlowMark = 0x00800000;
 
-    public sealed record Options(bool Reject = false, int LogGroup = DefaultLogGroup, string LogRate = "10/second");
+    /// <param name="LogGroup">The audit log's group: denied packets, rate limited. The debug CLI's
+    /// `flows` taps the next two: <see cref="Options.DeniedTap"/> (every denied packet) and
+    /// <see cref="Options.AllowedTap"/> (every allowed new connection). A group nobody listens
+    /// to costs one hash lookup in the kernel.</param>
+    public sealed record Options(bool Reject = false, int LogGroup = DefaultLogGroup, string LogRate = "10/second")
+    {
+        public int DeniedTap => LogGroup + 1;
+        public int AllowedTap => LogGroup + 2;
+    }
 
     /// <summary>An object of our table as the kernel lists it: kind "chain", "set" or "map".</summary>
     public readonly record struct TableObject(string Kind, string Name);
@@ -100,7 +109,7 @@ public static class EgressRuleset
     private static void AppendRules(StringBuilder text, SlotAllocator slots, Options options)
     {
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
-        AppendStaticRules(text);
+        AppendStaticRules(text, options);
         AppendPoolRules(text, slots, options);
         text.Append("}\n");
     }
@@ -165,7 +174,7 @@ public static class EgressRuleset
     // fails it closed. Per family, so a new connection meets as few rules as possible.
     private static readonly string DeniedFlowMarkHex = string.Create(CultureInfo.InvariantCulture, $"0x{DeniedFlowMark:x8}");
 
-    private static void AppendStaticRules(StringBuilder text) => text.Append(CultureInfo.InvariantCulture, $$"""
+    private static void AppendStaticRules(StringBuilder text, Options options) => text.Append(CultureInfo.InvariantCulture, $$"""
           chain prerouting {
             iifname "{{PodInterfacePattern}}" jump from-pod
           }
@@ -178,6 +187,7 @@ public static class EgressRuleset
             ct state established,related ct mark & {{DeniedFlowMarkHex}} == 0 accept
             ct state invalid counter drop
             iifname vmap @pod-class
+            log group {{options.AllowedTap}} prefix "{{AllowPrefix}}- " comment "a pod no policy isolates"
           }
           chain from-pod-v6 {
             ip6 saddr { ::, fe80::/10 } ip6 daddr { fe80::/10, ff02::/16 } accept comment "link-local: neighbour discovery, DAD, MLD"
@@ -185,6 +195,7 @@ public static class EgressRuleset
             ct state established,related ct mark & {{DeniedFlowMarkHex}} == 0 accept
             ct state invalid counter drop
             iifname vmap @pod-class
+            log group {{options.AllowedTap}} prefix "{{AllowPrefix}}- " comment "a pod no policy isolates"
           }
 
         """);
@@ -204,11 +215,12 @@ public static class EgressRuleset
             string chain = SlotNames.ClassChain(slots.Generation, s);
             text.Append(CultureInfo.InvariantCulture, $$"""
                   chain {{chain}} {
-                    ip daddr @{{chain}}-any-v4 accept
-                    ip6 daddr @{{chain}}-any-v6 accept
+                    ip daddr @{{chain}}-any-v4 log group {{options.AllowedTap}} prefix "{{AllowPrefix}}{{chain}} " accept
+                    ip6 daddr @{{chain}}-any-v6 log group {{options.AllowedTap}} prefix "{{AllowPrefix}}{{chain}} " accept
                     meta l4proto . th dport vmap @{{chain}}-ports
                     iifname @pod-denials
                     limit rate {{options.LogRate}} log group {{options.LogGroup}} prefix "{{LogPrefix}}{{chain}} "
+                    log group {{options.DeniedTap}} prefix "{{LogPrefix}}{{chain}} "
                     {{verdict}}
                   }
 
@@ -217,7 +229,8 @@ public static class EgressRuleset
         for (int g = 0; g < slots.GroupCapacity; g++)
         {
             string group = SlotNames.GroupChain(slots.Generation, g);
-            Line(text, $"  chain {group} {{\n    ip daddr @{group}-v4 accept\n    ip6 daddr @{group}-v6 accept\n  }}");
+            string log = string.Create(CultureInfo.InvariantCulture, $"log group {options.AllowedTap} prefix \"{AllowPrefix}{group} \"");
+            Line(text, $"  chain {group} {{\n    ip daddr @{group}-v4 {log} accept\n    ip6 daddr @{group}-v6 {log} accept\n  }}");
         }
     }
 

@@ -33,6 +33,13 @@ public sealed class NftCommand(params string[] command) : INftExecutor
         return objects;
     }
 
+    /// <summary>`nft -j list table inet cni-egress`; null when the table does not exist.</summary>
+    public string? ListTableJson()
+    {
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "table", "inet", EgressRuleset.Table], [], Timeout);
+        return outcome.ExitCode == 0 ? outcome.Stdout : null;
+    }
+
     /// <summary>The packet counters of a set's elements (a set with the counter flag), by element.</summary>
     public IReadOnlyDictionary<string, long> ReadCounters(string set)
     {

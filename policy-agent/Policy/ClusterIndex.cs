@@ -16,6 +16,10 @@ internal sealed class ClusterIndex
 
     public PodState? Pod(string ns, string name) => podsByNamespace.GetValueOrDefault(ns)?.GetValueOrDefault(name);
 
+    /// <summary>The pod that has <paramref name="address"/>, by a scan: for explaining one flow, not for compiling.</summary>
+    public PodState? PodWithAddress(IPAddress address) =>
+        podsByNamespace.Values.SelectMany(pods => pods.Values).FirstOrDefault(pod => pod.Addresses.Contains(address));
+
     /// <summary>Stores <paramref name="state"/> and returns what it replaced.</summary>
     public NamespaceState? SetNamespace(NamespaceState state)
     {

@@ -93,6 +93,19 @@ public sealed class EgressCompilation
         dirtyInterfaces.Add(hostInterface);
     }
 
+    /// <summary>Why the policies told so far allow or deny one flow from a pod, rule by rule.</summary>
+    public PolicyExplanation Explain(string ns, string name, System.Net.IPAddress destination, byte protocol, int port) =>
+        EgressExplainer.Explain(cluster, (IEnumerable<EgressPolicy>?)isolatingByNamespace.GetValueOrDefault(ns)?.Values ?? [], ns, name, destination, protocol, port);
+
+    /// <summary>The local pods told so far, by host interface.</summary>
+    public IReadOnlyDictionary<string, LocalPod> LocalPods => localPods;
+
+    /// <summary>The cluster's copy of a pod (null until a source reports it).</summary>
+    public PodState? Pod(string ns, string name) => cluster.Pod(ns, name);
+
+    /// <summary>The pod that has <paramref name="address"/> (a scan; for the debug CLI).</summary>
+    public PodState? PodWithAddress(System.Net.IPAddress address) => cluster.PodWithAddress(address);
+
     /// <summary>The desired dataplane for everything told so far; classes nothing touched since
     /// the previous call are the same objects as then.</summary>
     public DesiredDataplane Build()

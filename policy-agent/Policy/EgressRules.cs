@@ -22,8 +22,9 @@ public abstract record EgressPeer;
 /// <see cref="Pods"/> null = every pod of those namespaces.</summary>
 public sealed record SelectorPeer(LabelSelectorMatcher? Pods, LabelSelectorMatcher? Namespaces, string PolicyNamespace) : EgressPeer;
 
-/// <summary>cidr minus its excepts, as disjoint ranges.</summary>
-public sealed record IpBlockPeer(IReadOnlyList<AddressRange> Ranges) : EgressPeer;
+/// <summary>cidr minus its excepts, as disjoint <see cref="Ranges"/>; the cidr and the excepts
+/// themselves are kept to explain a verdict.</summary>
+public sealed record IpBlockPeer(IReadOnlyList<AddressRange> Ranges, AddressRange Cidr, IReadOnlyList<AddressRange> Except) : EgressPeer;
 
 public abstract record EgressPort(byte Protocol);
 

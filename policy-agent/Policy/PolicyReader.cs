@@ -93,7 +93,7 @@ public static class PolicyReader
                 throw new PolicyFieldException(field, $"'{block.Except[i]}' must be strictly inside cidr {block.Cidr}");
             holes.Add(hole);
         }
-        return new IpBlockPeer(range.Subtract(holes));
+        return new IpBlockPeer(range.Subtract(holes), range, holes);
     }
 
     private static EgressPort ReadPort(V1NetworkPolicyPort port, string path)

@@ -5,14 +5,18 @@ using System.Text.Json.Nodes;
 
 namespace CniEgress.PolicyAgent.Agent;
 
-/// <summary>The CNI plugin's line to the agent: a unix socket on which an ADD announces its
-/// attachment (`{"containerId", "ifName"}`) and waits for `{"ok": true}`, sent only once the
-/// pod's policy is in the kernel. Requests are handed to the main loop; this class only talks.</summary>
-public sealed class AttachmentListener : IDisposable
+/// <summary>The agent's local socket (root only). The CNI plugin's ADD announces its attachment
+/// (`{"containerId", "ifName"}`) and waits for `{"ok": true}`, sent only once the pod's policy is
+/// in the kernel; the debug CLI asks questions (`{"command": "status" | "explain" | "ruleset"}`)
+/// and gets one JSON document back. Requests are handed to the main loop, which answers them
+/// between changes from the state it holds; this class only talks.</summary>
+public sealed class AgentSocket : IDisposable
 {
     private readonly Socket socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
     private readonly BlockingCollection<Announcement> queue = [];
+    private readonly BlockingCollection<Query> queries = [];
     private readonly Action signal;
+    private readonly Action wake;
     private readonly Thread acceptor;
     private volatile bool stopping;
 
@@ -36,9 +40,29 @@ public sealed class AttachmentListener : IDisposable
         }
     }
 
-    public AttachmentListener(string path, Action signal)
+    /// <summary>One question of the debug CLI.</summary>
+    public sealed class Query(JsonObject request, Socket client)
+    {
+        public JsonObject Request { get; } = request;
+
+        public void Reply(JsonObject answer)
+        {
+            try
+            {
+                client.SendTimeout = 5000;
+                client.Send(Encoding.UTF8.GetBytes(answer.ToJsonString() + "\n"));
+            }
+            catch (SocketException) { } // the CLI gave up waiting
+            finally { client.Dispose(); }
+        }
+    }
+
+    /// <param name="signal">An announcement: a change to read.</param>
+    /// <param name="wake">A question: the loop should answer, nothing changed.</param>
+    public AgentSocket(string path, Action signal, Action wake)
     {
         this.signal = signal;
+        this.wake = wake;
         File.Delete(path); // a socket file left by a previous agent
         socket.Bind(new UnixDomainSocketEndPoint(path));
         if (OperatingSystem.IsLinux()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite); // root only
@@ -47,7 +71,15 @@ public sealed class AttachmentListener : IDisposable
         acceptor.Start();
     }
 
-    public bool HasPending => queue.Count > 0;
+    public bool HasPending => queue.Count > 0 || queries.Count > 0;
+
+    /// <summary>The CLI's questions that arrived since the last call.</summary>
+    public List<Query> TakeQueries()
+    {
+        var taken = new List<Query>();
+        while (queries.TryTake(out var query)) taken.Add(query);
+        return taken;
+    }
 
     /// <summary>The announcements that arrived since the last call.</summary>
     public List<Announcement> Take()
@@ -62,7 +94,9 @@ public sealed class AttachmentListener : IDisposable
         stopping = true;
         socket.Dispose();
         foreach (var pending in Take()) pending.Reply("agent stopping");
+        foreach (var query in TakeQueries()) query.Reply(new JsonObject { ["error"] = "agent stopping" });
         queue.Dispose();
+        queries.Dispose();
     }
 
     private void Accept()
@@ -95,6 +129,12 @@ public sealed class AttachmentListener : IDisposable
                 length += read;
             }
             var request = JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, length)) as JsonObject;
+            if (request?["command"] != null)
+            {
+                queries.Add(new Query(request, client));
+                wake();
+                return;
+            }
             string? containerId = (string?)request?["containerId"], ifName = (string?)request?["ifName"];
             var announcement = new Announcement(containerId ?? "", ifName ?? "", client);
             if (string.IsNullOrEmpty(containerId) || string.IsNullOrEmpty(ifName))

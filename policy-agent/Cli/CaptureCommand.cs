@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using CniEgress.PolicyAgent.Sources;
+using CniEgress.State;
+using PacketDotNet;
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace CniEgress.PolicyAgent.Cli;
+
+/// <summary>`capture --pod NS/POD`: the packets on a pod's host veth (libpcap through SharpPcap),
+/// printed one line each and optionally written to a pcap file.</summary>
+public static class CaptureCommand
+{
+    public static Command Build()
+    {
+        var pod = new Option<string>("--pod") { Description = "the pod: NAMESPACE/POD (on this node)", Required = true };
+        var write = new Option<string>("--write", "-w") { Description = "also write the packets to this pcap file (tcpdump -r, Wireshark)" };
+        var count = new Option<int?>("--count", "-c") { Description = "stop after this many packets" };
+        var duration = new Option<double?>("--duration", "-d") { Description = "stop after this many seconds" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "print no packet lines (with -w)" };
+        var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
+        var filter = new Argument<string[]>("filter") { Description = "a pcap filter expression, as for tcpdump (e.g. tcp port 80)", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("capture", "packets on a pod's host veth, with a pcap filter; -w writes a pcap file; bounded by --count/--duration or Ctrl-C") { pod, write, count, duration, quiet, stateDir, filter };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(count) != null && result.GetValue(count) is not > 0) result.AddError("--count must be at least 1");
+            if (result.GetResult(duration) != null && result.GetValue(duration) is not > 0) result.AddError("--duration must be more than 0 seconds");
+        });
+        command.SetAction(parsed => DebugCommands.Guard(() =>
+        {
+            string iface = HostInterface(parsed.GetValue(stateDir)!, parsed.GetValue(pod)!);
+            string expression = string.Join(' ', parsed.GetValue(filter) ?? []);
+            return Capture(iface, expression, parsed.GetValue(write), parsed.GetValue(count),
+                parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null, parsed.GetValue(quiet));
+        }));
+        return command;
+    }
+
+    private static string HostInterface(string stateDir, string pod)
+    {
+        if (pod.Split('/') is not [{ Length: > 0 } ns, { Length: > 0 } name])
+            throw new CliException($"'{pod}' is not NAMESPACE/POD", ExitCodes.BadInput);
+        var interfaces = new LocalAttachments(new AttachmentStore(stateDir)).Read().Values
+            .Where(l => l.Namespace == ns && l.Name == name).Select(l => l.HostInterface).Order(StringComparer.Ordinal).ToList();
+        if (interfaces.Count == 0) throw new CliException($"pod {pod} has no interface on this node (attachments in {stateDir})", ExitCodes.BadInput);
+        if (interfaces.Count > 1) Console.Error.WriteLine($"note: {pod} has {interfaces.Count} interfaces; capturing on {interfaces[0]}");
+        return interfaces[0];
+    }
+
+    private static int Capture(string iface, string expression, string? file, int? count, TimeSpan? duration, bool quiet)
+    {
+        using var done = new ManualResetEventSlim();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; done.Set(); });
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; done.Set(); });
+        using var device = PcapDevices.Interface(iface);
+        CaptureFileWriterDevice? writer = null;
+        var gate = new Lock();
+        int seen = 0;
+        try
+        {
+            device.Open(new DeviceConfiguration { ReadTimeout = 100, Immediate = true, Snaplen = 65535 });
+            try { device.Filter = expression; }
+            catch (PcapException e) { throw new CliException($"filter '{expression}': {e.Message}", ExitCodes.BadInput); }
+            if (file != null)
+            {
+                writer = new CaptureFileWriterDevice(file, FileMode.Create);
+                writer.Open(new DeviceConfiguration { LinkLayerType = device.LinkType, Snaplen = 65535 });
+            }
+            Console.Error.WriteLine($"capturing on {iface}" + (expression.Length > 0 ? $" ({expression})" : "") + (file != null ? $", writing {file}" : ""));
+            device.OnPacketArrival += (_, capture) =>
+            {
+                lock (gate)
+                {
+                    if (done.IsSet) return;
+                    var raw = capture.GetPacket();
+                    writer?.Write(raw);
+                    if (!quiet) Console.Out.WriteLine(Describe(raw));
+                    if (count is { } max && ++seen >= max) done.Set();
+                }
+            };
+            device.StartCapture();
+            done.Wait(duration ?? Timeout.InfiniteTimeSpan);
+            device.StopCapture();
+        }
+        catch (PcapException e)
+        {
+            throw new CliException($"cannot capture on {iface}: {e.Message}" + (Environment.UserName == "root" ? "" : " (run as root)"));
+        }
+        finally
+        {
+            lock (gate) writer?.Close();
+        }
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{seen} packet(s)"));
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>"12:00:01.123 10.1.0.5:40000 > 203.0.113.10:80 tcp [S] len 60".</summary>
+    private static string Describe(RawCapture raw)
+    {
+        string time = raw.Timeval.Date.ToLocalTime().ToString("HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
+        var packet = raw.GetPacket();
+        if (packet.Extract<IPPacket>() is not { } ip) return $"{time} {raw.LinkLayerType} len {raw.PacketLength}";
+        string detail = packet.Extract<TcpPacket>() is { } tcp ? $"{ip.SourceAddress}:{tcp.SourcePort} > {ip.DestinationAddress}:{tcp.DestinationPort} tcp [{Flags(tcp)}]"
+            : packet.Extract<UdpPacket>() is { } udp ? $"{ip.SourceAddress}:{udp.SourcePort} > {ip.DestinationAddress}:{udp.DestinationPort} udp"
+            : $"{ip.SourceAddress} > {ip.DestinationAddress} {ip.Protocol.ToString().ToLowerInvariant()}";
+        return string.Create(CultureInfo.InvariantCulture, $"{time} {detail} len {raw.PacketLength}");
+    }
+
+    private static string Flags(TcpPacket tcp) =>
+        (tcp.Synchronize ? "S" : "") + (tcp.Finished ? "F" : "") + (tcp.Reset ? "R" : "") + (tcp.Push ? "P" : "") + (tcp.Acknowledgment ? "." : "");
+}

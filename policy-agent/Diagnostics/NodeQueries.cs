@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using CniEgress.PolicyAgent.Nftables;
+using CniEgress.PolicyAgent.Policy;
+
+namespace CniEgress.PolicyAgent.Diagnostics;
+
+/// <summary>What the debug CLI's questions are asked of: the compiler's state and what it
+/// compiled, where that came from, the agent's own counters (null offline), and a way to read
+/// the live table (null result: no table).</summary>
+public sealed record NodeView(EgressCompilation Compilation, DesiredDataplane Desired, string Source, JsonObject? Agent, Func<KernelTable?> ReadKernel);
+
+/// <summary>The answers of `status`, `explain` and `ruleset` as JSON documents. The agent serves
+/// them over its socket from its live state; offline, the CLI computes the same documents from
+/// the manifests itself. Every verdict comes from the compiled dataplane the kernel is written
+/// from (<see cref="DataplaneVerdict"/>); the policy-level reasons say why.</summary>
+public static class NodeQueries
+{
+    /// <summary>Dispatches `{"command": ...}`; a bad question gets `{"error": ...}`.</summary>
+    public static JsonObject Answer(JsonObject request, NodeView view)
+    {
+        try
+        {
+            return (string?)request["command"] switch
+            {
+                "status" => Status(view),
+                "explain" => Explain(view, (string?)request["from"] ?? "", (string?)request["to"] ?? "", (bool?)request["kernel"] ?? false),
+                "ruleset" => Ruleset(view, (bool?)request["diff"] ?? false),
+                var other => throw new QueryException($"unknown command '{other}' (status, explain, ruleset)"),
+            };
+        }
+        catch (QueryException e)
+        {
+            return new JsonObject { ["error"] = e.Message };
+        }
+    }
+
+    public static JsonObject Status(NodeView view)
+    {
+        var kernel = view.ReadKernel();
+        var counts = kernel?.ElementCounts ?? new Dictionary<string, int>();
+        var sets = new JsonObject();
+        foreach (var (name, count) in counts.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal)) sets[name] = count;
+        return new JsonObject
+        {
+            ["source"] = view.Source,
+            ["agent"] = view.Agent?.DeepClone(),
+            ["kernel"] = new JsonObject { ["table"] = kernel != null, ["elements"] = counts.Values.Sum(), ["sets"] = sets },
+            ["pods"] = new JsonArray([.. LocalPods(view).Select(l => PodEntry(view, l))]),
+            ["problems"] = new JsonArray([.. view.Desired.Problems.Select(p => (JsonNode)p.ToString())]),
+        };
+    }
+
+    public static JsonObject Ruleset(NodeView view, bool diff)
+    {
+        var pods = new JsonArray();
+        foreach (var local in LocalPods(view))
+        {
+            var entry = PodEntry(view, local);
+            entry["allows"] = view.Desired.ClassOfInterface.TryGetValue(local.HostInterface, out var id)
+                ? new JsonArray([.. AllowedTraffic.Of(view.Desired.Classes[id]).Lines().Select(l => (JsonNode)l)])
+                : new JsonArray("everything (not isolated)");
+            pods.Add((JsonNode)entry);
+        }
+        var answer = new JsonObject { ["source"] = view.Source, ["pods"] = pods };
+        if (diff)
+        {
+            var kernel = view.ReadKernel();
+            answer["kernelTable"] = kernel != null;
+            var differences = kernel == null ? ["table inet " + EgressRuleset.Table + " is not in the kernel"]
+                : DataplaneDiff.Between(view.Desired, kernel.ToDataplane());
+            answer["differences"] = new JsonArray([.. differences.Select(d => (JsonNode)d)]);
+        }
+        return answer;
+    }
+
+    public static JsonObject Explain(NodeView view, string from, string to, bool checkKernel)
+    {
+        var interfaces = FindLocalPod(view, from);
+        var target = FlowTarget.Parse(to);
+        if (target.Port is not { } port) throw new QueryException($"'{to}': a port is needed (ADDRESS:PORT[/PROTO] or NS/POD:PORT[/PROTO])");
+        var sourceAddresses = interfaces.SelectMany(i => i.Addresses).ToList();
+        var destination = target.Address ?? PodAddress(view, target.Pod!, sourceAddresses);
+        var source = sourceAddresses.FirstOrDefault(a => a.AddressFamily == destination.AddressFamily)
+            ?? throw new QueryException($"{from} has no {(destination.AddressFamily == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4")} address to reach {destination} from");
+        var local = interfaces.First(i => i.Addresses.Contains(source));
+
+        var why = view.Compilation.Explain(local.Namespace, local.Name, destination, target.Protocol, port);
+        bool compiled = DataplaneVerdict.Allows(view.Desired, local.HostInterface, source, destination, target.Protocol, port);
+        var answer = new JsonObject
+        {
+            ["source"] = view.Source,
+            ["from"] = $"{local.Namespace}/{local.Name}",
+            ["interface"] = local.HostInterface,
+            ["sourceAddress"] = source.ToString(),
+            ["destination"] = destination.ToString(),
+            ["destinationPod"] = why.DestinationPod,
+            ["protocol"] = Protocols.Name(target.Protocol),
+            ["port"] = port,
+            ["allowed"] = compiled,
+            ["summary"] = why.Summary,
+            ["isolatedBy"] = new JsonArray([.. why.IsolatedBy.Select(p => (JsonNode)p)]),
+            ["rules"] = new JsonArray([.. why.Rules.Select(r => (JsonNode)new JsonObject
+            {
+                ["rule"] = r.Name,
+                ["allows"] = r.Allows,
+                ["reasons"] = new JsonArray([.. r.Reasons.Select(x => (JsonNode)x)]),
+            })]),
+        };
+        // The two readings come from different code; if they ever part, say so rather than pick one.
+        if (compiled != why.Allowed)
+            answer["warning"] = $"the compiled dataplane {(compiled ? "allows" : "denies")} this flow but the rules say {(why.Allowed ? "allowed" : "denied")}: please report this";
+        if (checkKernel)
+        {
+            var kernel = view.ReadKernel();
+            bool? live = kernel == null ? null : DataplaneVerdict.Allows(kernel.ToDataplane(), local.HostInterface, source, destination, target.Protocol, port);
+            answer["kernel"] = new JsonObject
+            {
+                ["table"] = kernel != null,
+                ["allowed"] = live,
+                ["agrees"] = live == compiled,
+            };
+        }
+        return answer;
+    }
+
+    private static IEnumerable<LocalPod> LocalPods(NodeView view) =>
+        view.Compilation.LocalPods.Values.OrderBy(l => l.Namespace, StringComparer.Ordinal).ThenBy(l => l.Name, StringComparer.Ordinal)
+            .ThenBy(l => l.HostInterface, StringComparer.Ordinal);
+
+    private static JsonObject PodEntry(NodeView view, LocalPod local)
+    {
+        bool isolated = view.Desired.ClassOfInterface.TryGetValue(local.HostInterface, out var id);
+        return new JsonObject
+        {
+            ["pod"] = $"{local.Namespace}/{local.Name}",
+            ["interface"] = local.HostInterface,
+            ["addresses"] = new JsonArray([.. local.Addresses.Select(a => (JsonNode)a.ToString())]),
+            ["isolated"] = isolated,
+            ["policies"] = new JsonArray([.. (isolated ? view.Desired.Classes[id!].Policies : []).Select(p => (JsonNode)p)]),
+        };
+    }
+
+    private static List<LocalPod> FindLocalPod(NodeView view, string pod)
+    {
+        if (pod.Split('/') is not [{ Length: > 0 } ns, { Length: > 0 } name])
+            throw new QueryException($"'{pod}' is not NAMESPACE/POD");
+        var found = view.Compilation.LocalPods.Values.Where(l => l.Namespace == ns && l.Name == name).ToList();
+        if (found.Count == 0)
+            throw new QueryException($"pod {pod} has no interface on this node" + (view.Compilation.Pod(ns, name) == null ? " (nor does the cluster know it)" : " (it runs on another node)"));
+        return found;
+    }
+
+    private static IPAddress PodAddress(NodeView view, string pod, List<IPAddress> sourceAddresses)
+    {
+        string[] parts = pod.Split('/');
+        var addresses = view.Compilation.Pod(parts[0], parts[1])?.Addresses
+            ?? throw new QueryException($"pod {pod} is not known to the cluster");
+        if (addresses.Count == 0) throw new QueryException($"pod {pod} has no address yet");
+        return addresses.FirstOrDefault(a => sourceAddresses.Any(s => s.AddressFamily == a.AddressFamily)) ?? addresses[0];
+    }
+}

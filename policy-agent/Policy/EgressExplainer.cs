@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Net;
+using CniEgress.Net;
+
+namespace CniEgress.PolicyAgent.Policy;
+
+/// <summary>Why a flow is allowed or denied, in the terms of the policies: the verdict, a one-line
+/// summary, and for every rule of every policy that isolates the pod whether it allows the flow
+/// and, when not, why each of its peers and ports does not match.</summary>
+public sealed record PolicyExplanation(bool Allowed, bool Isolated, string Summary, IReadOnlyList<string> IsolatedBy,
+    string? DestinationPod, IReadOnlyList<RuleExplanation> Rules);
+
+/// <summary>One egress rule (spec.egress[Index] of Policy) against one flow.</summary>
+public sealed record RuleExplanation(string Policy, int Index, bool Allows, IReadOnlyList<string> Reasons)
+{
+    public string Name => $"{Policy} egress[{Index.ToString(CultureInfo.InvariantCulture)}]";
+}
+
+/// <summary>Evaluates one flow against the compiler's own reading of the policies (the same
+/// <see cref="EgressPolicy"/> objects, selectors and cluster index the compiled classes come
+/// from), collecting reasons instead of building sets. Pure.</summary>
+internal static class EgressExplainer
+{
+    public static PolicyExplanation Explain(ClusterIndex cluster, IEnumerable<EgressPolicy> isolatingInNamespace,
+        string ns, string name, IPAddress destination, byte protocol, int port)
+    {
+        var target = cluster.PodWithAddress(destination);
+        string? targetName = target == null ? null : $"{target.Namespace}/{target.Name}";
+        var candidates = isolatingInNamespace.ToList();
+        var pod = cluster.Pod(ns, name);
+        if (pod == null)
+            return candidates.Count == 0
+                ? new(true, false, $"allowed: no egress policy in namespace {ns} (the pod is not known to the cluster yet)", [], targetName, [])
+                : new(false, true, $"denied: the pod's labels are not known yet and namespace {ns} has egress policies (fail closed)",
+                    candidates.Select(p => p.Key).ToList(), targetName, []);
+
+        var selecting = candidates.Where(p => p.Selects(pod)).ToList();
+        if (selecting.Count == 0)
+            return new(true, false, $"allowed: no egress policy selects {ns}/{name} (not isolated for egress)", [], targetName, []);
+
+        var rules = new List<RuleExplanation>();
+        foreach (var policy in selecting)
+            for (int r = 0; r < policy.Rules.Count; r++)
+                rules.Add(ExplainRule(cluster, policy, r, target, destination, protocol, port));
+        var keys = selecting.Select(p => p.Key).ToList();
+        var allowing = rules.FirstOrDefault(r => r.Allows);
+        string summary = allowing != null
+            ? $"allowed by {allowing.Name}"
+            : rules.Count == 0
+                ? $"denied: isolated by {string.Join(", ", keys)}, which have no egress rules"
+                : $"denied: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} egress rule(s) allows it";
+        return new(allowing != null, true, summary, keys, targetName, rules);
+    }
+
+    private static RuleExplanation ExplainRule(ClusterIndex cluster, EgressPolicy policy, int index, PodState? target,
+        IPAddress destination, byte protocol, int port)
+    {
+        var rule = policy.Rules[index];
+        var peerReasons = new List<string>();
+        var portReasons = new List<string>();
+        bool peerMatches = AnyMatches(rule.To, "to", "peer", peer => PeerMismatch(cluster, peer, target, destination), peerReasons);
+        bool portMatches = AnyMatches(rule.Ports, "ports", "port", entry => PortMismatch(entry, target, protocol, port), portReasons);
+        bool allows = peerMatches && portMatches;
+        var reasons = allows ? [] : (peerMatches ? [] : peerReasons).Concat(portMatches ? [] : portReasons).ToList();
+        return new(policy.Key, index, allows, reasons);
+    }
+
+    /// <summary>A rule's `to` or `ports`: null matches everything; an empty list (every entry was
+    /// invalid) nothing; otherwise the first entry that matches, with why each one before did not.</summary>
+    private static bool AnyMatches<T>(IReadOnlyList<T>? entries, string field, string noun, Func<T, string?> mismatch, List<string> reasons)
+    {
+        if (entries == null) return true;
+        if (entries.Count == 0)
+        {
+            reasons.Add($"{field}: every {noun} of this rule is invalid (see the policy's problems), so it allows nothing");
+            return false;
+        }
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (mismatch(entries[i]) is not { } why) return true;
+            reasons.Add($"{field}[{i.ToString(CultureInfo.InvariantCulture)}]: {why}");
+        }
+        return false;
+    }
+
+    private static string? PeerMismatch(ClusterIndex cluster, EgressPeer peer, PodState? target, IPAddress destination)
+    {
+        switch (peer)
+        {
+            case IpBlockPeer block:
+                string text = "ipBlock " + block.Cidr + (block.Except.Count == 0 ? "" : " except " + string.Join(", ", block.Except));
+                if (!block.Cidr.Contains(destination)) return $"{text}: {destination} is outside {block.Cidr}";
+                foreach (var hole in block.Except)
+                    if (hole.Contains(destination)) return $"{text}: {destination} is in except {hole}";
+                return null;
+            case SelectorPeer selector:
+                string what = Describe(selector);
+                if (target == null) return $"{what}: {destination} is not the address of any pod";
+                if (selector.Namespaces == null && target.Namespace != selector.PolicyNamespace)
+                    return $"{what}: pod {target.Namespace}/{target.Name} is not in the policy's namespace {selector.PolicyNamespace}";
+                if (selector.Namespaces != null)
+                {
+                    var ns = cluster.Namespace(target.Namespace);
+                    if (ns == null || !selector.Namespaces.Matches(ns.Labels))
+                        return $"{what}: namespace {target.Namespace} ({Labels(ns?.Labels)}) does not match the namespaceSelector";
+                }
+                if (selector.Pods != null && !selector.Pods.Matches(target.Labels))
+                    return $"{what}: pod {target.Namespace}/{target.Name} ({Labels(target.Labels)}) does not match the podSelector";
+                return null;
+            default:
+                return "unknown peer";
+        }
+    }
+
+    private static string? PortMismatch(EgressPort entry, PodState? target, byte protocol, int port)
+    {
+        string wanted = Protocols.Name(protocol);
+        switch (entry)
+        {
+            case NumericPort numeric:
+                string text = Protocols.Name(numeric.Protocol) + " " + (numeric.First == 0 && numeric.Last == ushort.MaxValue ? "every port"
+                    : numeric.First == numeric.Last ? numeric.First.ToString(CultureInfo.InvariantCulture)
+                    : string.Create(CultureInfo.InvariantCulture, $"{numeric.First}-{numeric.Last}"));
+                if (numeric.Protocol != protocol) return $"{text}: the flow is {wanted}";
+                return port < numeric.First || port > numeric.Last ? string.Create(CultureInfo.InvariantCulture, $"{text}: port {port} is outside it") : null;
+            case NamedPort named:
+                string label = $"{Protocols.Name(named.Protocol)} '{named.Name}'";
+                if (named.Protocol != protocol) return $"{label}: the flow is {wanted}";
+                if (target == null) return $"{label}: the destination is not a pod, so a named port cannot resolve";
+                string protocolName = ClusterIndex.ProtocolName(named.Protocol);
+                var declared = target.Ports.Where(p => p.Name == named.Name && p.Protocol == protocolName).ToList();
+                if (declared.Count == 0) return $"{label}: pod {target.Namespace}/{target.Name} has no {protocolName} containerPort named '{named.Name}'";
+                return declared.Any(d => d.Port == port) ? null
+                    : $"{label}: on pod {target.Namespace}/{target.Name} it is port {string.Join(", ", declared.Select(d => d.Port.ToString(CultureInfo.InvariantCulture)))}, not {port.ToString(CultureInfo.InvariantCulture)}";
+            default:
+                return "unknown port";
+        }
+    }
+
+    private static string Describe(SelectorPeer peer) => (peer.Pods, peer.Namespaces) switch
+    {
+        (not null, not null) => "podSelector + namespaceSelector",
+        (not null, null) => "podSelector",
+        _ => "namespaceSelector",
+    };
+
+    private static string Labels(IReadOnlyDictionary<string, string>? labels) =>
+        labels is { Count: > 0 } ? string.Join(",", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => l.Key + "=" + l.Value)) : "no labels";
+}
