@@ -12,7 +12,8 @@ namespace CniEgress.Tests.Agent;
 /// `explain` agrees with real probes over a matrix of flows and names the rule or the reason;
 /// `status` and `ruleset --diff` report the pods and find a tampered kernel; `flows` shows the
 /// connections the test makes with the right policy; `capture -w` writes a pcap tcpdump reads;
-/// bad input gets one line and a non-zero exit; with the agent down the CLI says so and still answers.</summary>
+/// bad input gets one line and a non-zero exit; with the agent down the CLI says so and still answers.
+/// The agent and the CLI are the shipped native binary (dist/egress-agent).</summary>
 public class DebugCliTests(ITestOutputHelper output)
 {
     private const string Cluster = """
@@ -73,7 +74,7 @@ public class DebugCliTests(ITestOutputHelper output)
             Folder = Path.Combine(Node.StateDir, "manifests");
             Directory.CreateDirectory(Folder);
             File.WriteAllText(Path.Combine(Folder, "cluster.yaml"), Cluster);
-            Agent = AgentProcess.Start(Node.Node, "run", "--manifests", Folder, "--node-name", "node-1", "--state-dir", Node.StateDir);
+            Agent = AgentProcess.StartNative(Node.Node, "run", "--manifests", Folder, "--node-name", "node-1", "--state-dir", Node.StateDir);
             if (!Agent.WaitForLog("applied", TimeSpan.FromSeconds(30))) throw new InvalidOperationException("agent did not start: " + Agent.Log);
         }
 
@@ -85,7 +86,7 @@ public class DebugCliTests(ITestOutputHelper output)
         public AgentProcess Agent { get; }
 
         public CniEgress.Processes.ProcessRunner.Outcome Cli(params string[] arguments) =>
-            AgentProcess.RunOnce(Node.Node, [.. arguments, "--state-dir", Node.StateDir]);
+            AgentProcess.RunNative(Node.Node, [.. arguments, "--state-dir", Node.StateDir]);
 
         public JsonObject Json(int expectedExit, params string[] arguments)
         {
@@ -114,6 +115,9 @@ public class DebugCliTests(ITestOutputHelper output)
             ("team-a/client", $"{OtherExternalV4}:80/udp", () => Talk(world.Client.Netns, OtherExternalV4, 80, udp: true), "ports[0]: tcp 80: the flow is udp"),
             ("team-a/client", "team-b/db:80", () => Talk(world.Client.Netns, db, 80), "allowed by team-a/client-egress egress[1]"),
             ("team-a/client", "team-b/db:81", () => Talk(world.Client.Netns, db, 81), "ports[0]: tcp 'http': on pod team-b/db it is port 80, not 81"),
+            ("team-a/client", $"[{world.Db.V6}]:80", () => Talk(world.Client.Netns, world.Db.V6, 80), "allowed by team-a/client-egress egress[1]"),
+            ("team-a/client", $"[{world.Db.V6}]:81", () => Talk(world.Client.Netns, world.Db.V6, 81), "on pod team-b/db it is port 80, not 81"),
+            ("team-a/client", $"[{ExternalV6}]:80", () => Talk(world.Client.Netns, ExternalV6, 80), $"to[0]: ipBlock 203.0.113.0/24 except 203.0.113.10: {ExternalV6} is outside 203.0.113.0/24"),
             ("team-a/other", $"{OtherExternalV4}:80", () => Talk(world.Other.Netns, OtherExternalV4, 80), "isolated by team-a/deny-other, which have no egress rules"),
             ("team-b/db", $"{OtherExternalV4}:80", () => Talk(world.Db.Netns, OtherExternalV4, 80), "not isolated for egress"),
         };
@@ -135,8 +139,9 @@ public class DebugCliTests(ITestOutputHelper output)
         Assert.Contains("DENIED", text.Stdout, StringComparison.Ordinal);
         Assert.Contains("team-a/client-egress egress[1]: does not match", text.Stdout, StringComparison.Ordinal);
         Assert.Contains("kernel: agrees (denied)", text.Stdout, StringComparison.Ordinal);
-        var v6 = world.Json(0, "explain", "--from", "team-a/client", "--to", $"team-b/db:80", "--kernel");
+        var v6 = world.Json(0, "explain", "--from", "team-a/client", "--to", $"[{world.Db.V6}]:80", "--kernel");
         Assert.True((bool)v6["kernel"]!["agrees"]!);
+        Assert.Equal(world.Client.V6, (string?)v6["sourceAddress"]);
     }
 
     /// <summary>The summary and every reason of an explain answer, one per line.</summary>
@@ -182,7 +187,7 @@ public class DebugCliTests(ITestOutputHelper output)
     public void Flows_shows_the_connections_made_with_their_policy_and_capture_writes_a_pcap()
     {
         using var world = new World();
-        using (var flows = AgentProcess.Start(world.Node.Node, "flows", "--verdict", "any", "--namespace", "team-a", "--count", "2", "--duration", "30", "-o", "json", "--state-dir", world.Node.StateDir))
+        using (var flows = AgentProcess.StartNative(world.Node.Node, "flows", "--verdict", "any", "--namespace", "team-a", "--count", "2", "--duration", "30", "-o", "json", "--state-dir", world.Node.StateDir))
         {
             Assert.True(flows.WaitForLog("watching NFLOG group(s) 101, 102", TimeSpan.FromSeconds(20)), flows.Log);
             Assert.Null(Talk(world.Client.Netns, ExternalV4, 80));
@@ -200,7 +205,7 @@ public class DebugCliTests(ITestOutputHelper output)
         }
 
         string pcap = Path.Combine(world.Node.StateDir, "client.pcap");
-        using (var capture = AgentProcess.Start(world.Node.Node, "capture", "--pod", "team-a/client", "-w", pcap, "--count", "4", "--duration", "30", "--state-dir", world.Node.StateDir, "tcp", "port", "80"))
+        using (var capture = AgentProcess.StartNative(world.Node.Node, "capture", "--pod", "team-a/client", "-w", pcap, "--count", "4", "--duration", "30", "--state-dir", world.Node.StateDir, "tcp", "port", "80"))
         {
             Assert.True(capture.WaitForLog("capturing on " + world.Client.HostInterface, TimeSpan.FromSeconds(20)), capture.Log);
             Assert.NotNull(Talk(world.Client.Netns, OtherExternalV4, 80));
@@ -260,15 +265,15 @@ public class DebugCliTests(ITestOutputHelper output)
     [KernelFact]
     public void Without_root_one_line_says_so_and_completion_knows_the_commands()
     {
-        var asNobody = Shell.Run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "dotnet", AgentProcess.Dll, "status");
+        var asNobody = Shell.Run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", AgentProcess.Native, "status");
         Assert.Equal(1, asNobody.ExitCode);
         Assert.Equal("error: the debug commands need root (the agent's socket, nftables and packet capture)", asNobody.Stderr.Trim());
 
-        var script = Shell.Run("dotnet", AgentProcess.Dll, "completion", "bash");
+        var script = Shell.Run(AgentProcess.Native, "completion", "bash");
         Assert.Contains("complete -o default -F _egress_agent_complete egress-agent", script.Stdout, StringComparison.Ordinal);
-        var suggested = Shell.Run("dotnet", AgentProcess.Dll, "[suggest:4]", "expl");
+        var suggested = Shell.Run(AgentProcess.Native, "[suggest:4]", "expl");
         Assert.Equal("explain", suggested.Stdout.Trim());
-        var options = Shell.Run("dotnet", AgentProcess.Dll, "[suggest:10]", "flows --ve");
+        var options = Shell.Run(AgentProcess.Native, "[suggest:10]", "flows --ve");
         Assert.Contains("--verdict", options.Stdout, StringComparison.Ordinal);
     }
 }

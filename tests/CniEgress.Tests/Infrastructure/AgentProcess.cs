@@ -21,16 +21,28 @@ public sealed class AgentProcess : IDisposable
 
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "egress-agent.dll");
 
-    public static AgentProcess Start(PodNamespace node, params string[] arguments)
+    /// <summary>The shipped native-AOT binary (./build.sh; test.sh builds it first).</summary>
+    public static string Native => Path.Combine(Sandbox.RepoRoot, "dist", "egress-agent");
+
+    public static AgentProcess Start(PodNamespace node, params string[] arguments) => Start(node, ["dotnet", Dll], arguments);
+
+    /// <summary>As <see cref="Start(PodNamespace, string[])"/>, with the native binary of dist/.</summary>
+    public static AgentProcess StartNative(PodNamespace node, params string[] arguments) => Start(node, [Native], arguments);
+
+    private static AgentProcess Start(PodNamespace node, string[] program, string[] arguments)
     {
         var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in new[] { "netns", "exec", node.Name, "dotnet", Dll }.Concat(arguments)) info.ArgumentList.Add(a);
+        foreach (string a in new[] { "netns", "exec", node.Name }.Concat(program).Concat(arguments)) info.ArgumentList.Add(a);
         return new AgentProcess(Process.Start(info)!);
     }
 
     /// <summary>Runs egress-agent to completion (bounded) in the node namespace.</summary>
     public static Processes.ProcessRunner.Outcome RunOnce(PodNamespace node, params string[] arguments) =>
         Shell.Run("ip", ["netns", "exec", node.Name, "dotnet", Dll, .. arguments]);
+
+    /// <summary>As <see cref="RunOnce"/>, with the native binary of dist/.</summary>
+    public static Processes.ProcessRunner.Outcome RunNative(PodNamespace node, params string[] arguments) =>
+        Shell.Run("ip", ["netns", "exec", node.Name, Native, .. arguments]);
 
     public string Log => string.Join('\n', lines);
 
