@@ -48,7 +48,7 @@ public static class DebugCommands
     {
         var common = new Common();
         var from = new Option<string>("--from") { Description = "the pod the flow starts from: NAMESPACE/POD (on this node)", Required = true };
-        var to = new Option<string>("--to") { Description = "ADDRESS:PORT[/PROTO] or NAMESPACE/POD:PORT[/PROTO] ([v6]:PORT for IPv6); tcp by default", Required = true };
+        var to = new Option<string>("--to") { Description = "ADDRESS[:PORT[/PROTO]] or NAMESPACE/POD[:PORT[/PROTO]] ([v6]:PORT for IPv6); tcp by default; without a port: which ports are open", Required = true };
         var kernel = new Option<bool>("--kernel") { Description = "also evaluate the flow against the live kernel sets and say whether they agree" };
         var command = new Command("explain", "whether a pod may open a connection, the policy rule that allows it, or why every candidate rule does not") { from, to, kernel };
         common.AddTo(command);
@@ -128,13 +128,15 @@ public static class DebugCommands
     {
         var text = new StringBuilder();
         string destination = answer["destinationPod"] is { } pod ? $"{answer["destination"]} ({pod})" : answer["destination"]!.ToString();
-        text.Append(answer["from"]).Append(" (").Append(answer["sourceAddress"]).Append(", ").Append(answer["interface"]).Append(") -> ")
-            .Append(destination).Append(' ').Append(answer["protocol"]).Append('/').Append(answer["port"]).Append(": ")
-            .Append((bool)answer["allowed"]! ? "ALLOWED" : "DENIED").Append('\n');
+        text.Append(answer["from"]).Append(" (").Append(answer["sourceAddress"]).Append(", ").Append(answer["interface"]).Append(") -> ").Append(destination);
+        if (answer["allowedPorts"] is JsonArray open)
+            text.Append(": ").Append(open.Count > 0 ? "ALLOWED on " + Join(open) : "DENIED on every port").Append('\n');
+        else
+            text.Append(' ').Append(answer["protocol"]).Append('/').Append(answer["port"]).Append(": ").Append((bool)answer["allowed"]! ? "ALLOWED" : "DENIED").Append('\n');
         text.Append(answer["summary"]).Append('\n');
         foreach (var rule in answer["rules"]!.AsArray().OfType<JsonObject>())
         {
-            text.Append("  ").Append(rule["rule"]).Append((bool)rule["allows"]! ? ": allows it\n" : ": does not match\n");
+            text.Append("  ").Append(rule["rule"]).Append(rule["opens"] is { } opens ? $": opens {opens}\n" : (bool)rule["allows"]! ? ": allows it\n" : ": does not match\n");
             foreach (var reason in rule["reasons"]!.AsArray()) text.Append("      ").Append(reason).Append('\n');
         }
         if (answer["warning"] is { } warning) text.Append("WARNING: ").Append(warning).Append('\n');

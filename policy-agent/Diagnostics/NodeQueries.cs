@@ -79,15 +79,15 @@ public static class NodeQueries
     {
         var interfaces = FindLocalPod(view, from);
         var target = FlowTarget.Parse(to);
-        if (target.Port is not { } port) throw new QueryException($"'{to}': a port is needed (ADDRESS:PORT[/PROTO] or NS/POD:PORT[/PROTO])");
         var sourceAddresses = interfaces.SelectMany(i => i.Addresses).ToList();
         var destination = target.Address ?? PodAddress(view, target.Pod!, sourceAddresses);
         var source = sourceAddresses.FirstOrDefault(a => a.AddressFamily == destination.AddressFamily)
             ?? throw new QueryException($"{from} has no {(destination.AddressFamily == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4")} address to reach {destination} from");
         var local = interfaces.First(i => i.Addresses.Contains(source));
+        var flow = new Flow(local.HostInterface, source, destination, target.Protocol, target.Port);
 
-        var why = view.Compilation.Explain(local.Namespace, local.Name, destination, target.Protocol, port);
-        bool compiled = DataplaneVerdict.Allows(view.Desired, local.HostInterface, source, destination, target.Protocol, port);
+        var why = view.Compilation.Explain(local.Namespace, local.Name, destination, target.Protocol, target.Port);
+        var compiled = Verdict(view.Desired, flow);
         var answer = new JsonObject
         {
             ["source"] = view.Source,
@@ -96,33 +96,57 @@ public static class NodeQueries
             ["sourceAddress"] = source.ToString(),
             ["destination"] = destination.ToString(),
             ["destinationPod"] = why.DestinationPod,
-            ["protocol"] = Protocols.Name(target.Protocol),
-            ["port"] = port,
-            ["allowed"] = compiled,
+            ["protocol"] = target.Port == null ? null : Protocols.Name(target.Protocol),
+            ["port"] = target.Port,
+            ["allowed"] = compiled.Allowed,
+            ["allowedPorts"] = target.Port == null ? new JsonArray([.. compiled.Ports.Select(p => (JsonNode)p)]) : null,
             ["summary"] = why.Summary,
             ["isolatedBy"] = new JsonArray([.. why.IsolatedBy.Select(p => (JsonNode)p)]),
             ["rules"] = new JsonArray([.. why.Rules.Select(r => (JsonNode)new JsonObject
             {
                 ["rule"] = r.Name,
                 ["allows"] = r.Allows,
+                ["opens"] = r.Opens,
                 ["reasons"] = new JsonArray([.. r.Reasons.Select(x => (JsonNode)x)]),
             })]),
         };
-        // The two readings come from different code; if they ever part, say so rather than pick one.
-        if (compiled != why.Allowed)
-            answer["warning"] = $"the compiled dataplane {(compiled ? "allows" : "denies")} this flow but the rules say {(why.Allowed ? "allowed" : "denied")}: please report this";
+        // The two readings come from different code; if they ever part, say so rather than pick
+        // one. (Without a port, rules whose peers match may still open nothing that resolves.)
+        if (compiled.Allowed != why.Allowed && (target.Port != null || compiled.Allowed))
+            answer["warning"] = $"the compiled dataplane {(compiled.Allowed ? "allows" : "denies")} this flow but the rules say {(why.Allowed ? "allowed" : "denied")}: please report this";
         if (checkKernel)
         {
             var kernel = view.ReadKernel();
-            bool? live = kernel == null ? null : DataplaneVerdict.Allows(kernel.ToDataplane(), local.HostInterface, source, destination, target.Protocol, port);
+            var live = kernel == null ? null : Verdict(kernel.ToDataplane(), flow);
             answer["kernel"] = new JsonObject
             {
                 ["table"] = kernel != null,
-                ["allowed"] = live,
-                ["agrees"] = live == compiled,
+                ["allowed"] = live?.Allowed,
+                ["allowedPorts"] = target.Port == null && live != null ? new JsonArray([.. live.Ports.Select(p => (JsonNode)p)]) : null,
+                ["agrees"] = live != null && live.Allowed == compiled.Allowed && live.Ports.SequenceEqual(compiled.Ports),
             };
         }
         return answer;
+    }
+
+    /// <summary>One flow to explain; <see cref="Port"/> null asks which ports are open.</summary>
+    private sealed record Flow(string HostInterface, IPAddress Source, IPAddress Destination, byte Protocol, int? Port);
+
+    private sealed record FlowVerdict(bool Allowed, IReadOnlyList<string> Ports);
+
+    /// <summary>What a dataplane (compiled, or read back from the kernel) says of a flow: with a
+    /// port, allowed or not; without one, the ports it opens to the destination.</summary>
+    private static FlowVerdict Verdict(DesiredDataplane dataplane, Flow flow)
+    {
+        if (flow.Port is { } port)
+            return new(DataplaneVerdict.Allows(dataplane, flow.HostInterface, flow.Source, flow.Destination, flow.Protocol, port), []);
+        if (!dataplane.PodSources.Any(s => s.HostInterface == flow.HostInterface && s.Address.Equals(flow.Source)))
+            return new(false, []);
+        if (!dataplane.ClassOfInterface.TryGetValue(flow.HostInterface, out var id)) return new(true, ["every port"]);
+        var allowed = AllowedTraffic.Of(dataplane.Classes[id]);
+        List<string> ports = allowed.AnyPort.Any(r => r.Contains(flow.Destination)) ? ["every port"]
+            : allowed.Ports.Where(p => p.Destinations.Any(r => r.Contains(flow.Destination))).Select(p => p.Label).ToList();
+        return new(ports.Count > 0, ports);
     }
 
     private static IEnumerable<LocalPod> LocalPods(NodeView view) =>

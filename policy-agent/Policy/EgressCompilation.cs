@@ -94,7 +94,8 @@ public sealed class EgressCompilation
     }
 
     /// <summary>Why the policies told so far allow or deny one flow from a pod, rule by rule.</summary>
-    public PolicyExplanation Explain(string ns, string name, System.Net.IPAddress destination, byte protocol, int port) =>
+    /// <param name="port">Null: which ports the rules open to the destination.</param>
+    public PolicyExplanation Explain(string ns, string name, System.Net.IPAddress destination, byte protocol, int? port) =>
         EgressExplainer.Explain(cluster, (IEnumerable<EgressPolicy>?)isolatingByNamespace.GetValueOrDefault(ns)?.Values ?? [], ns, name, destination, protocol, port);
 
     /// <summary>The local pods told so far, by host interface.</summary>

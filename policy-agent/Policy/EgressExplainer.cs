@@ -10,8 +10,10 @@ namespace CniEgress.PolicyAgent.Policy;
 public sealed record PolicyExplanation(bool Allowed, bool Isolated, string Summary, IReadOnlyList<string> IsolatedBy,
     string? DestinationPod, IReadOnlyList<RuleExplanation> Rules);
 
-/// <summary>One egress rule (spec.egress[Index] of Policy) against one flow.</summary>
-public sealed record RuleExplanation(string Policy, int Index, bool Allows, IReadOnlyList<string> Reasons)
+/// <summary>One egress rule (spec.egress[Index] of Policy) against one flow. Asked without a
+/// port, <see cref="Allows"/> says its peers include the destination and <see cref="Opens"/>
+/// which ports the rule opens there.</summary>
+public sealed record RuleExplanation(string Policy, int Index, bool Allows, IReadOnlyList<string> Reasons, string? Opens = null)
 {
     public string Name => $"{Policy} egress[{Index.ToString(CultureInfo.InvariantCulture)}]";
 }
@@ -22,7 +24,7 @@ public sealed record RuleExplanation(string Policy, int Index, bool Allows, IRea
 internal static class EgressExplainer
 {
     public static PolicyExplanation Explain(ClusterIndex cluster, IEnumerable<EgressPolicy> isolatingInNamespace,
-        string ns, string name, IPAddress destination, byte protocol, int port)
+        string ns, string name, IPAddress destination, byte protocol, int? port)
     {
         var target = cluster.PodWithAddress(destination);
         string? targetName = target == null ? null : $"{target.Namespace}/{target.Name}";
@@ -45,21 +47,32 @@ internal static class EgressExplainer
         var keys = selecting.Select(p => p.Key).ToList();
         var allowing = rules.FirstOrDefault(r => r.Allows);
         string summary = allowing != null
-            ? $"allowed by {allowing.Name}"
+            ? port == null
+                ? "open through " + string.Join(", ", rules.Where(r => r.Allows).Select(r => $"{r.Name} ({r.Opens})"))
+                : $"allowed by {allowing.Name}"
             : rules.Count == 0
                 ? $"denied: isolated by {string.Join(", ", keys)}, which have no egress rules"
-                : $"denied: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} egress rule(s) allows it";
+                : port == null
+                    ? $"denied on every port: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} egress rule(s) opens anything to it"
+                    : $"denied: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} egress rule(s) allows it";
         return new(allowing != null, true, summary, keys, targetName, rules);
     }
 
     private static RuleExplanation ExplainRule(ClusterIndex cluster, EgressPolicy policy, int index, PodState? target,
-        IPAddress destination, byte protocol, int port)
+        IPAddress destination, byte protocol, int? port)
     {
         var rule = policy.Rules[index];
         var peerReasons = new List<string>();
         var portReasons = new List<string>();
         bool peerMatches = AnyMatches(rule.To, "to", "peer", peer => PeerMismatch(cluster, peer, target, destination), peerReasons);
-        bool portMatches = AnyMatches(rule.Ports, "ports", "port", entry => PortMismatch(entry, target, protocol, port), portReasons);
+        if (port is not { } number)
+        {
+            // Which ports, not whether one: the rule counts when its peers take the destination in.
+            bool opens = peerMatches && rule.Ports is not { Count: 0 };
+            if (peerMatches && !opens) peerReasons.Add("ports: every port of this rule is invalid (see the policy's problems), so it allows nothing");
+            return new(policy.Key, index, opens, opens ? [] : peerReasons, opens ? Opens(rule, target) : null);
+        }
+        bool portMatches = AnyMatches(rule.Ports, "ports", "port", entry => PortMismatch(entry, target, protocol, number), portReasons);
         bool allows = peerMatches && portMatches;
         var reasons = allows ? [] : (peerMatches ? [] : peerReasons).Concat(portMatches ? [] : portReasons).ToList();
         return new(policy.Key, index, allows, reasons);
@@ -82,6 +95,15 @@ internal static class EgressExplainer
         }
         return false;
     }
+
+    /// <summary>"every port", "tcp 80, udp 53", "tcp 'http' (80 on team-b/db)".</summary>
+    private static string Opens(EgressRule rule, PodState? target) => rule.Ports == null ? "every port" : string.Join(", ", rule.Ports.Select(entry => entry switch
+    {
+        NumericPort n => Describe(n),
+        NamedPort named => $"{Protocols.Name(named.Protocol)} '{named.Name}'" + (target?.Ports.FirstOrDefault(p => p.Name == named.Name && p.Protocol == ClusterIndex.ProtocolName(named.Protocol)) is { } declared
+            ? string.Create(CultureInfo.InvariantCulture, $" ({declared.Port} on {target.Namespace}/{target.Name})") : " (not declared by the destination)"),
+        _ => "?",
+    }));
 
     private static string? PeerMismatch(ClusterIndex cluster, EgressPeer peer, PodState? target, IPAddress destination)
     {
@@ -118,9 +140,7 @@ internal static class EgressExplainer
         switch (entry)
         {
             case NumericPort numeric:
-                string text = Protocols.Name(numeric.Protocol) + " " + (numeric.First == 0 && numeric.Last == ushort.MaxValue ? "every port"
-                    : numeric.First == numeric.Last ? numeric.First.ToString(CultureInfo.InvariantCulture)
-                    : string.Create(CultureInfo.InvariantCulture, $"{numeric.First}-{numeric.Last}"));
+                string text = Describe(numeric);
                 if (numeric.Protocol != protocol) return $"{text}: the flow is {wanted}";
                 return port < numeric.First || port > numeric.Last ? string.Create(CultureInfo.InvariantCulture, $"{text}: port {port} is outside it") : null;
             case NamedPort named:
@@ -136,6 +156,9 @@ internal static class EgressExplainer
                 return "unknown port";
         }
     }
+
+    private static string Describe(NumericPort port) => Protocols.Name(port.Protocol) + " " + (port.First == 0 && port.Last == ushort.MaxValue ? "every port"
+        : port.First == port.Last ? port.First.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{port.First}-{port.Last}"));
 
     private static string Describe(SelectorPeer peer) => (peer.Pods, peer.Namespaces) switch
     {

@@ -139,6 +139,19 @@ public class DebugCliTests(ITestOutputHelper output)
         Assert.Contains("DENIED", text.Stdout, StringComparison.Ordinal);
         Assert.Contains("team-a/client-egress egress[1]: does not match", text.Stdout, StringComparison.Ordinal);
         Assert.Contains("kernel: agrees (denied)", text.Stdout, StringComparison.Ordinal);
+        // Without a port: which ports are open to the destination, and through which rules.
+        var open = world.Json(0, "explain", "--from", "team-a/client", "--to", OtherExternalV4, "--kernel");
+        Assert.Equal(["tcp 80"], open["allowedPorts"]!.AsArray().Select(p => (string)p!));
+        Assert.Equal("open through team-a/client-egress egress[0] (tcp 80)", (string?)open["summary"]);
+        Assert.True((bool)open["kernel"]!["agrees"]!);
+        var named = world.Json(0, "explain", "--from", "team-a/client", "--to", "team-b/db");
+        Assert.Equal("open through team-a/client-egress egress[1] (tcp 'http' (80 on team-b/db))", (string?)named["summary"]);
+        var closed = world.Json(3, "explain", "--from", "team-a/client", "--to", ExternalV4);
+        Assert.Empty(closed["allowedPorts"]!.AsArray());
+        Assert.StartsWith("denied on every port", (string?)closed["summary"], StringComparison.Ordinal);
+        Assert.Equal(["every port"], world.Json(0, "explain", "--from", "team-b/db", "--to", "team-a/client")["allowedPorts"]!.AsArray().Select(p => (string)p!));
+        output.WriteLine(world.Cli("explain", "--from", "team-a/client", "--to", OtherExternalV4).Stdout);
+
         var v6 = world.Json(0, "explain", "--from", "team-a/client", "--to", $"[{world.Db.V6}]:80", "--kernel");
         Assert.True((bool)v6["kernel"]!["agrees"]!);
         Assert.Equal(world.Client.V6, (string?)v6["sourceAddress"]);
@@ -231,7 +244,6 @@ public class DebugCliTests(ITestOutputHelper output)
             (["explain", "--from", "team-a/client", "--to", "not-an-address:80"], "is neither an address nor NAMESPACE/POD"),
             (["explain", "--from", "team-a/client", "--to", $"{ExternalV4}:99999"], "'99999' is not a port"),
             (["explain", "--from", "team-a/client", "--to", $"{ExternalV4}:80/icmp"], "'icmp' is not a protocol"),
-            (["explain", "--from", "team-a/client", "--to", ExternalV4], "a port is needed"),
             (["flows", "--log-group", "5", "--count", "1"], "no rule of table inet cni-egress logs to NFLOG group 6"),
             (["capture", "--pod", "team-a/ghost", "--count", "1"], "pod team-a/ghost has no interface on this node"),
             (["capture", "--pod", "team-a/client", "--count", "1", "not", "a", "filter", "(("], "filter 'not a filter (('"),
