@@ -214,9 +214,13 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         agent["node"] = settings.NodeName;
         agent["logGroup"] = settings.Ruleset.LogGroup;
         agent["pendingChanges"] = changed.Pending;
-        var view = new Diagnostics.NodeView(reconciler.Compilation, desired, $"agent on node {settings.NodeName} ({source.Description})", agent,
-            () => nft.ListTableJson() is { } json ? KernelTable.Parse(json) : null);
-        foreach (var query in queries) query.Reply(Diagnostics.NodeQueries.Answer(query.Request, view));
+        var view = new Diagnostics.NodeView(reconciler.Compilation, desired, $"agent on node {settings.NodeName} ({source.Description})", agent);
+        foreach (var query in queries)
+        {
+            var answer = Diagnostics.NodeQueries.Answer(query.Request, view);
+            if (answer.AddKernel == null) query.Reply(answer.Document);
+            else ThreadPool.QueueUserWorkItem(_ => query.Reply(answer.Complete(nft.ReadTable)));
+        }
     }
 
     /// <summary>The first reading parses every object of the cluster; what it leaves behind is

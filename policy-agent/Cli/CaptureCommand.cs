@@ -20,9 +20,10 @@ public static class CaptureCommand
         var count = new Option<int?>("--count", "-c") { Description = "stop after this many packets" };
         var duration = new Option<double?>("--duration", "-d") { Description = "stop after this many seconds" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "print no packet lines (with -w)" };
+        var output = new Option<string>("--output", "-o") { Description = "table (a line per packet) or json (an object per packet, per line)", DefaultValueFactory = _ => "table" }.AcceptOnlyFromAmong("table", "json");
         var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
         var filter = new Argument<string[]>("filter") { Description = "a pcap filter expression, as for tcpdump (e.g. tcp port 80)", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("capture", "packets on a pod's host veth, with a pcap filter; -w writes a pcap file; bounded by --count/--duration or Ctrl-C") { pod, write, count, duration, quiet, stateDir, filter };
+        var command = new Command("capture", "packets on a pod's host veth, with a pcap filter; -w writes a pcap file; bounded by --count/--duration or Ctrl-C") { pod, write, count, duration, quiet, output, stateDir, filter };
         command.Validators.Add(result =>
         {
             if (result.GetResult(count) != null && result.GetValue(count) is not > 0) result.AddError("--count must be at least 1");
@@ -33,7 +34,7 @@ public static class CaptureCommand
             string iface = HostInterface(parsed.GetValue(stateDir)!, parsed.GetValue(pod)!);
             string expression = string.Join(' ', parsed.GetValue(filter) ?? []);
             return Capture(iface, expression, parsed.GetValue(write), parsed.GetValue(count),
-                parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null, parsed.GetValue(quiet));
+                parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null, parsed.GetValue(quiet), parsed.GetValue(output) == "json");
         }));
         return command;
     }
@@ -49,7 +50,7 @@ public static class CaptureCommand
         return interfaces[0];
     }
 
-    private static int Capture(string iface, string expression, string? file, int? count, TimeSpan? duration, bool quiet)
+    private static int Capture(string iface, string expression, string? file, int? count, TimeSpan? duration, bool quiet, bool json)
     {
         using var done = new ManualResetEventSlim();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; done.Set(); });
@@ -76,7 +77,7 @@ public static class CaptureCommand
                     if (done.IsSet) return;
                     var raw = capture.GetPacket();
                     writer?.Write(raw);
-                    if (!quiet) Console.Out.WriteLine(Describe(raw));
+                    if (!quiet) Console.Out.WriteLine(json ? PacketLine.Of(raw).ToJson() : PacketLine.Of(raw).ToString());
                     if (count is { } max && ++seen >= max) done.Set();
                 }
             };
@@ -96,18 +97,37 @@ public static class CaptureCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>"12:00:01.123 10.1.0.5:40000 > 203.0.113.10:80 tcp [S] len 60".</summary>
-    private static string Describe(RawCapture raw)
-    {
-        string time = raw.Timeval.Date.ToLocalTime().ToString("HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
-        var packet = raw.GetPacket();
-        if (packet.Extract<IPPacket>() is not { } ip) return $"{time} {raw.LinkLayerType} len {raw.PacketLength}";
-        string detail = packet.Extract<TcpPacket>() is { } tcp ? $"{ip.SourceAddress}:{tcp.SourcePort} > {ip.DestinationAddress}:{tcp.DestinationPort} tcp [{Flags(tcp)}]"
-            : packet.Extract<UdpPacket>() is { } udp ? $"{ip.SourceAddress}:{udp.SourcePort} > {ip.DestinationAddress}:{udp.DestinationPort} udp"
-            : $"{ip.SourceAddress} > {ip.DestinationAddress} {ip.Protocol.ToString().ToLowerInvariant()}";
-        return string.Create(CultureInfo.InvariantCulture, $"{time} {detail} len {raw.PacketLength}");
-    }
-
-    private static string Flags(TcpPacket tcp) =>
+    private static string TcpFlags(TcpPacket tcp) =>
         (tcp.Synchronize ? "S" : "") + (tcp.Finished ? "F" : "") + (tcp.Reset ? "R" : "") + (tcp.Push ? "P" : "") + (tcp.Acknowledgment ? "." : "");
+
+    /// <summary>One captured packet as PacketDotNet decodes it.</summary>
+    private sealed record PacketLine(DateTime Time, string Source, string Destination, string Protocol, string? Flags, int Length)
+    {
+        public static PacketLine Of(RawCapture raw)
+        {
+            var time = raw.Timeval.Date;
+            var packet = raw.GetPacket();
+            if (packet.Extract<IPPacket>() is not { } ip) return new(time, "", "", raw.LinkLayerType.ToString(), null, raw.PacketLength);
+            return packet.Extract<TcpPacket>() is { } tcp ? new(time, Endpoint(ip.SourceAddress, tcp.SourcePort), Endpoint(ip.DestinationAddress, tcp.DestinationPort), "tcp", TcpFlags(tcp), raw.PacketLength)
+                : packet.Extract<UdpPacket>() is { } udp ? new(time, Endpoint(ip.SourceAddress, udp.SourcePort), Endpoint(ip.DestinationAddress, udp.DestinationPort), "udp", null, raw.PacketLength)
+                : new(time, ip.SourceAddress.ToString(), ip.DestinationAddress.ToString(), ip.Protocol.ToString().ToLowerInvariant(), null, raw.PacketLength);
+        }
+
+        private static string Endpoint(System.Net.IPAddress address, int port) => string.Create(CultureInfo.InvariantCulture,
+            $"{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{port}");
+
+        /// <summary>"12:00:01.123456 10.1.0.5:40000 > 203.0.113.10:80 tcp [S] len 60".</summary>
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{Time.ToLocalTime():HH:mm:ss.ffffff} {Source} > {Destination} {Protocol}{(Flags == null ? "" : $" [{Flags}]")} len {Length}");
+
+        public string ToJson() => new System.Text.Json.Nodes.JsonObject
+        {
+            ["time"] = Time.ToString("O", CultureInfo.InvariantCulture),
+            ["source"] = Source,
+            ["destination"] = Destination,
+            ["protocol"] = Protocol,
+            ["flags"] = Flags,
+            ["length"] = Length,
+        }.ToJsonString();
+    }
 }

@@ -58,9 +58,9 @@ public static class FlowsCommand
     /// <summary>Our rules must log to the groups, or the watch would wait for nothing.</summary>
     private static void CheckGroups(List<int> groups, int logGroup)
     {
-        string? json = new NftCommand("nft").ListTableJson();
-        if (json == null) throw new CliException($"no table inet {EgressRuleset.Table} in this network namespace: is the agent running on this node?");
-        var used = KernelTable.Parse(json).LogStatements.Select(l => l.Group).ToHashSet();
+        var table = new NftCommand("nft").ReadTable()
+            ?? throw new CliException($"no table inet {EgressRuleset.Table} in this network namespace: is the agent running on this node?");
+        var used = table.LogStatements.Select(l => l.Group).ToHashSet();
         foreach (int group in groups.Where(g => !used.Contains(g)))
             throw new CliException($"no rule of table inet {EgressRuleset.Table} logs to NFLOG group {group} (--log-group {logGroup} must be the agent's; it logs to {string.Join(", ", used.Order())})", ExitCodes.BadInput);
     }

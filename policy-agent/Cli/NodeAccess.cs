@@ -35,6 +35,6 @@ public sealed class NodeAccess(string stateDir, string? manifests)
             Offline = $"the agent is not answering ({why})";
         }
         offlineView ??= OfflineView.From(manifests, stateDir, Offline!);
-        return NodeQueries.Answer(question, offlineView);
+        return NodeQueries.Answer(question, offlineView).Complete(new Nftables.NftCommand("nft").ReadTable);
     }
 }

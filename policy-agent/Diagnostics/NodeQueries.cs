@@ -7,9 +7,22 @@ using CniEgress.PolicyAgent.Policy;
 namespace CniEgress.PolicyAgent.Diagnostics;
 
 /// <summary>What the debug CLI's questions are asked of: the compiler's state and what it
-/// compiled, where that came from, the agent's own counters (null offline), and a way to read
-/// the live table (null result: no table).</summary>
-public sealed record NodeView(EgressCompilation Compilation, DesiredDataplane Desired, string Source, JsonObject? Agent, Func<KernelTable?> ReadKernel);
+/// compiled, where that came from, and the agent's own counters (null offline).</summary>
+public sealed record NodeView(EgressCompilation Compilation, DesiredDataplane Desired, string Source, JsonObject? Agent);
+
+/// <summary>An answer in two parts: what the compiler's state says, computed where that state
+/// lives (the agent's main loop), and, when the question is about the kernel, the part that reads
+/// it back. Listing a large table takes a while, and only immutable data is needed for it, so
+/// the agent does it off its loop: CNI ADDs never wait behind a `ruleset --diff`.</summary>
+public sealed record PendingAnswer(JsonObject Document, Action<JsonObject, KernelTable?>? AddKernel = null)
+{
+    /// <param name="readKernel">Our table as the kernel holds it; null when there is none.</param>
+    public JsonObject Complete(Func<KernelTable?> readKernel)
+    {
+        AddKernel?.Invoke(Document, readKernel());
+        return Document;
+    }
+}
 
 /// <summary>The answers of `status`, `explain` and `ruleset` as JSON documents. The agent serves
 /// them over its socket from its live state; offline, the CLI computes the same documents from
@@ -18,7 +31,7 @@ public sealed record NodeView(EgressCompilation Compilation, DesiredDataplane De
 public static class NodeQueries
 {
     /// <summary>Dispatches `{"command": ...}`; a bad question gets `{"error": ...}`.</summary>
-    public static JsonObject Answer(JsonObject request, NodeView view)
+    public static PendingAnswer Answer(JsonObject request, NodeView view)
     {
         try
         {
@@ -32,27 +45,25 @@ public static class NodeQueries
         }
         catch (QueryException e)
         {
-            return new JsonObject { ["error"] = e.Message };
+            return new(new JsonObject { ["error"] = e.Message });
         }
     }
 
-    public static JsonObject Status(NodeView view)
+    public static PendingAnswer Status(NodeView view) => new(new JsonObject
     {
-        var kernel = view.ReadKernel();
+        ["source"] = view.Source,
+        ["agent"] = view.Agent?.DeepClone(),
+        ["pods"] = new JsonArray([.. LocalPods(view).Select(l => PodEntry(view, l))]),
+        ["problems"] = new JsonArray([.. view.Desired.Problems.Select(p => (JsonNode)p.ToString())]),
+    }, (document, kernel) =>
+    {
         var counts = kernel?.ElementCounts ?? new Dictionary<string, int>();
         var sets = new JsonObject();
         foreach (var (name, count) in counts.Where(c => c.Value > 0).OrderBy(c => c.Key, StringComparer.Ordinal)) sets[name] = count;
-        return new JsonObject
-        {
-            ["source"] = view.Source,
-            ["agent"] = view.Agent?.DeepClone(),
-            ["kernel"] = new JsonObject { ["table"] = kernel != null, ["elements"] = counts.Values.Sum(), ["sets"] = sets },
-            ["pods"] = new JsonArray([.. LocalPods(view).Select(l => PodEntry(view, l))]),
-            ["problems"] = new JsonArray([.. view.Desired.Problems.Select(p => (JsonNode)p.ToString())]),
-        };
-    }
+        document["kernel"] = new JsonObject { ["table"] = kernel != null, ["elements"] = counts.Values.Sum(), ["sets"] = sets };
+    });
 
-    public static JsonObject Ruleset(NodeView view, bool diff)
+    public static PendingAnswer Ruleset(NodeView view, bool diff)
     {
         var pods = new JsonArray();
         foreach (var local in LocalPods(view))
@@ -64,18 +75,18 @@ public static class NodeQueries
             pods.Add((JsonNode)entry);
         }
         var answer = new JsonObject { ["source"] = view.Source, ["pods"] = pods };
-        if (diff)
+        if (!diff) return new(answer);
+        var desired = view.Desired;
+        return new(answer, (document, kernel) =>
         {
-            var kernel = view.ReadKernel();
-            answer["kernelTable"] = kernel != null;
+            document["kernelTable"] = kernel != null;
             var differences = kernel == null ? ["table inet " + EgressRuleset.Table + " is not in the kernel"]
-                : DataplaneDiff.Between(view.Desired, kernel.ToDataplane());
-            answer["differences"] = new JsonArray([.. differences.Select(d => (JsonNode)d)]);
-        }
-        return answer;
+                : DataplaneDiff.Between(desired, kernel.ToDataplane());
+            document["differences"] = new JsonArray([.. differences.Select(d => (JsonNode)d)]);
+        });
     }
 
-    public static JsonObject Explain(NodeView view, string from, string to, bool checkKernel)
+    public static PendingAnswer Explain(NodeView view, string from, string to, bool checkKernel)
     {
         var interfaces = FindLocalPod(view, from);
         var target = FlowTarget.Parse(to);
@@ -114,19 +125,18 @@ public static class NodeQueries
         // one. (Without a port, rules whose peers match may still open nothing that resolves.)
         if (compiled.Allowed != why.Allowed && (target.Port != null || compiled.Allowed))
             answer["warning"] = $"the compiled dataplane {(compiled.Allowed ? "allows" : "denies")} this flow but the rules say {(why.Allowed ? "allowed" : "denied")}: please report this";
-        if (checkKernel)
+        if (!checkKernel) return new(answer);
+        return new(answer, (document, kernel) =>
         {
-            var kernel = view.ReadKernel();
             var live = kernel == null ? null : Verdict(kernel.ToDataplane(), flow);
-            answer["kernel"] = new JsonObject
+            document["kernel"] = new JsonObject
             {
                 ["table"] = kernel != null,
                 ["allowed"] = live?.Allowed,
                 ["allowedPorts"] = target.Port == null && live != null ? new JsonArray([.. live.Ports.Select(p => (JsonNode)p)]) : null,
                 ["agrees"] = live != null && live.Allowed == compiled.Allowed && live.Ports.SequenceEqual(compiled.Ports),
             };
-        }
-        return answer;
+        });
     }
 
     /// <summary>One flow to explain; <see cref="Port"/> null asks which ports are open.</summary>

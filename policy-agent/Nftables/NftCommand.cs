@@ -40,6 +40,13 @@ public sealed class NftCommand(params string[] command) : INftExecutor
         return outcome.ExitCode == 0 ? outcome.Stdout : null;
     }
 
+    /// <summary>Our table as the kernel lists it now; null when there is none or its listing cannot be read.</summary>
+    public KernelTable? ReadTable()
+    {
+        try { return ListTableJson() is { } json ? KernelTable.Parse(json) : null; }
+        catch (JsonException) { return null; }
+    }
+
     /// <summary>The packet counters of a set's elements (a set with the counter flag), by element.</summary>
     public IReadOnlyDictionary<string, long> ReadCounters(string set)
     {

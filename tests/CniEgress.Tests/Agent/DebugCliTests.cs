@@ -218,13 +218,16 @@ public class DebugCliTests(ITestOutputHelper output)
         }
 
         string pcap = Path.Combine(world.Node.StateDir, "client.pcap");
-        using (var capture = AgentProcess.StartNative(world.Node.Node, "capture", "--pod", "team-a/client", "-w", pcap, "--count", "4", "--duration", "30", "--state-dir", world.Node.StateDir, "tcp", "port", "80"))
+        using (var capture = AgentProcess.StartNative(world.Node.Node, "capture", "--pod", "team-a/client", "-w", pcap, "--count", "4", "--duration", "30", "-o", "json", "--state-dir", world.Node.StateDir, "tcp", "port", "80"))
         {
             Assert.True(capture.WaitForLog("capturing on " + world.Client.HostInterface, TimeSpan.FromSeconds(20)), capture.Log);
             Assert.NotNull(Talk(world.Client.Netns, OtherExternalV4, 80));
             Assert.True(Wait.Until(() => capture.HasExited, TimeSpan.FromSeconds(20)), capture.Log);
             output.WriteLine(capture.Log);
-            Assert.Contains($"> {OtherExternalV4}:80 tcp [S]", capture.Log, StringComparison.Ordinal);
+            var packets = capture.Log.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!).ToList();
+            Assert.Equal(4, packets.Count);
+            Assert.Equal(("S", $"{OtherExternalV4}:80", "tcp"), ((string?)packets[0]["flags"], (string?)packets[0]["destination"], (string?)packets[0]["protocol"]));
+            Assert.Equal($"{OtherExternalV4}:80", (string?)packets[1]["source"]);
         }
         var read = Shell.Run("tcpdump", "-n", "-r", pcap);
         output.WriteLine(read.Stdout + read.Stderr);
