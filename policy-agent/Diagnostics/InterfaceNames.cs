@@ -1,9 +1,8 @@
-using System.Globalization;
-
 namespace CniEgress.PolicyAgent.Diagnostics;
 
-/// <summary>ifindex to name in this network namespace (/sys/class/net), reread when an index is new.
-/// Not thread safe: one per reader.</summary>
+/// <summary>ifindex to name in this network namespace, asked of rtnetlink (not /sys/class/net,
+/// which shows the namespace that mounted sysfs), cached until an index is new. Not thread safe:
+/// one per reader.</summary>
 public sealed class InterfaceNames
 {
     private readonly Dictionary<int, string> names = [];
@@ -11,16 +10,13 @@ public sealed class InterfaceNames
     public string Of(int index)
     {
         if (names.TryGetValue(index, out var name)) return name;
-        names.Clear();
-        foreach (string dir in Directory.EnumerateDirectories("/sys/class/net"))
+        try
         {
-            try
-            {
-                if (int.TryParse(File.ReadAllText(Path.Combine(dir, "ifindex")).Trim(), CultureInfo.InvariantCulture, out int i))
-                    names[i] = Path.GetFileName(dir);
-            }
-            catch (IOException) { }
+            using var route = CniEgress.Netlink.Route.RouteNetlinkClient.Open();
+            names.Clear();
+            foreach (var link in route.ListLinks()) names[link.Index] = link.Name;
         }
+        catch (CniEgress.Netlink.NetlinkException) { }
         return names.GetValueOrDefault(index, $"ifindex {index}");
     }
 }

@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Runs inside scripts/sandbox.sh (private netns + tmpfs /run). See demo.sh.
+# A node in a box: egress-agent in --manifests mode starts first; pods are wired by
+# dist/cni-egress exactly as a runtime execs it (each ADD waits until the agent has the pod's
+# policy in the kernel); external hosts stand on TEST-NET; then the seed documents' policies are
+# applied one step at a time, each followed by the reachability matrix and one `explain`.
 set -euo pipefail
 [ "${CNI_EGRESS_SANDBOX:-}" = inner ] || { echo "run through demo.sh" >&2; exit 1; }
+keep=false
+[ "${1:-}" = --keep ] && keep=true
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 plugin="$repo/dist/cni-egress"
+agent="$repo/dist/egress-agent"
+state=/run/cni-egress
+manifests=/run/cni-egress-demo/manifests
+agent_log=/run/cni-egress-demo/agent.log
+pods=(frontend backend my-app)
+externals=(203.0.113.10:3306 203.0.113.11:3306 198.51.100.10:443)
 pids=()
-pods=(frontend backend db-client)
+agent_pid=""
 declare -A ids addr results
+add_ms=()
+enforce_ms=()
 
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -14,80 +28,260 @@ cleanup() {
     [ -n "${ids[$pod]:-}" ] && cni DEL "$pod" >/dev/null 2>&1 || true
     ip netns del "$pod" 2>/dev/null || true
   done
+  [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
+  "$agent" cleanup >/dev/null 2>&1 || true
   ip netns del external 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM  # so that an interrupted demo still runs cleanup
 
-conf='{"cniVersion":"1.1.0","name":"demo","type":"cni-egress","ipMasq":true,"policyAgent":"off",
+conf='{"cniVersion":"1.1.0","name":"demo","type":"cni-egress","ipMasq":true,"policyAgent":"required",
   "clusterCIDRs":["10.244.0.0/16","fd00:10:244::/56"],
   "ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.244.1.0/24"}],[{"subnet":"fd00:10:244:1::/64"}]]}}'
 
 cni() { # cni VERB POD [CONFIG]
   CNI_COMMAND=$1 CNI_CONTAINERID=${ids[$2]} CNI_NETNS=/run/netns/$2 CNI_IFNAME=eth0 \
-  CNI_ARGS="K8S_POD_NAMESPACE=demo;K8S_POD_NAME=$2" CNI_PATH="$repo/dist" "$plugin" <<<"${3:-$conf}"
+  CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$2" CNI_PATH="$repo/dist" "$plugin" <<<"${3:-$conf}"
 }
 
-bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else echo "$*"; fi; }
-verdict() { if [ "$1" = ok ]; then [ -t 1 ] && printf '\033[32m%-22s\033[0m' "$2" || printf '%-22s' "$2"; else [ -t 1 ] && printf '\033[31m%-22s\033[0m' "$2" || printf '%-22s' "$2"; fi; }
+bold() { if [ -t 1 ]; then printf '\n\033[1m%s\033[0m\n' "$*"; else printf '\n%s\n' "$*"; fi; }
+cell() { # cell ok|no TEXT
+  if [ -t 1 ]; then [ "$1" = ok ] && printf '\033[32m%-18s\033[0m' "$2" || printf '\033[31m%-18s\033[0m' "$2"
+  else printf '%-18s' "$2"; fi
+}
+now_ns() { date +%s%N; }
+ms() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e6 }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-bold "== An external host on TEST-NET (203.0.113.10), routed from the node"
+# Writes a manifest as configuration tools do (aside, then renamed over) and waits, bounded,
+# until the agent has applied it (its log says so after the kernel holds it).
+apply() { # apply FILE CONTENT
+  local before; before=$(grep -c 'applied' "$agent_log" || true)
+  local start; start=$(now_ns)
+  printf '%s\n' "$2" > "$manifests/.$1.tmp" && mv "$manifests/.$1.tmp" "$manifests/$1"
+  wait_applied "$before" "$start"
+}
+remove() { # remove FILE...
+  local before; before=$(grep -c 'applied' "$agent_log" || true)
+  local start; start=$(now_ns)
+  for f in "$@"; do rm -f "$manifests/$f"; done
+  wait_applied "$before" "$start" "removed"
+}
+wait_applied() { # wait_applied LOG_LINES_BEFORE START_NS [WHAT]
+  for _ in $(seq 1 200); do
+    if [ "$(grep -c 'applied' "$agent_log" || true)" -gt "$1" ]; then
+      local took; took=$(ms $(( $(now_ns) - $2 ))); enforce_ms+=("$took")
+      echo "  (in the kernel $took ms after the file was ${3:-written})"
+      return
+    fi
+    sleep 0.02
+  done
+  echo "  the agent did not apply the change within 4 s:" >&2; tail -5 "$agent_log" >&2; exit 1
+}
+
+matrix() {
+  local dir; dir=$(mktemp -d)
+  local probes=()
+  for src in "${pods[@]}"; do
+    for dst in "${pods[@]}" "${externals[@]}"; do
+      if [[ $dst == */* || $dst == *:* ]]; then target=$dst; else target=${addr[$dst]}:80; fi
+      ( out=$(ip netns exec "$src" socat -T1 - "TCP:$target,connect-timeout=1" 2>/dev/null </dev/null) && [ -n "$out" ] \
+          && echo ok > "$dir/$src-$dst" || echo no > "$dir/$src-$dst" ) &
+      probes+=($!)
+    done
+  done
+  wait "${probes[@]}"
+  printf '  %-10s' "from \\ to"; for dst in "${pods[@]}"; do printf '%-18s' "$dst:80"; done
+  for dst in "${externals[@]}"; do printf '%-18s' "$dst"; done; echo
+  for src in "${pods[@]}"; do
+    printf '  %-10s' "$src"
+    for dst in "${pods[@]}" "${externals[@]}"; do
+      if [ "$(cat "$dir/$src-$dst")" = ok ]; then cell ok allowed; else cell no denied; fi
+    done
+    echo
+  done
+  rm -rf "$dir"
+}
+
+explain() { # explain FROM TO
+  echo "  \$ egress-agent explain --from default/$1 --to $2"
+  "$agent" explain --from "default/$1" --to "$2" 2>&1 | sed 's/^/    /' || true
+}
+
+show() { sed 's/^/    /' <<<"$1"; }
+
+bold "== External hosts on TEST-NET, routed from the node"
 ip netns add external
 ip link add uplink0 type veth peer name eth0 netns external
-ip addr add 203.0.113.1/24 dev uplink0 && ip link set uplink0 up
-ip -n external addr add 203.0.113.10/24 dev eth0 && ip -n external link set eth0 up && ip -n external link set lo up
+ip addr add 203.0.113.1/24 dev uplink0 && ip addr add 198.51.100.1/24 dev uplink0 && ip link set uplink0 up
+for a in 203.0.113.10/24 203.0.113.11/24 198.51.100.10/24; do ip -n external addr add "$a" dev eth0; done
+ip -n external link set eth0 up && ip -n external link set lo up
+ip -n external route add default via 203.0.113.1
 ip netns exec external socat TCP-LISTEN:3306,reuseaddr,fork 'SYSTEM:echo "db sees $SOCAT_PEERADDR"' & pids+=($!)
+ip netns exec external socat TCP-LISTEN:443,reuseaddr,fork 'SYSTEM:echo "api sees $SOCAT_PEERADDR"' & pids+=($!)
+echo "  databases 203.0.113.10 and 203.0.113.11 (TCP 3306), an API at 198.51.100.10 (TCP 443)"
 
-bold "== Wiring pods with dist/cni-egress (ADD, as containerd would exec it)"
+bold "== egress-agent run --manifests (started first; pods are announced to it by each ADD)"
+mkdir -p "$manifests" "$state"
+{
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n'
+  for pod in "${pods[@]}"; do
+    printf -- '---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: default\n  labels:\n    app: %s\nspec:\n  containers:\n  - name: main\n    image: busybox\n    ports:\n    - name: http\n      containerPort: 80\n' "$pod" "$pod"
+  done
+} > "$manifests/pods.yaml"
+"$agent" run --manifests "$manifests" --node-name node-1 --state-dir "$state" --status-address "" 2> "$agent_log" &
+agent_pid=$!
+for _ in $(seq 1 300); do [ -S "$state/agent.sock" ] && break; sleep 0.02; done
+[ -S "$state/agent.sock" ] || { echo "the agent did not start:" >&2; cat "$agent_log" >&2; exit 1; }
+echo "  $(head -1 "$agent_log" | cut -d' ' -f2-)"
+
+bold "== Wiring pods with dist/cni-egress (ADD as containerd execs it; policyAgent: required)"
 for pod in "${pods[@]}"; do
   ip netns add "$pod"; ip -n "$pod" link set lo up
   ids[$pod]="demo-$pod-$RANDOM$RANDOM"
-  start=$(date +%s%N)
+  start=$(now_ns)
   result=$(cni ADD "$pod")
-  end=$(date +%s%N)
+  took=$(ms $(( $(now_ns) - start ))); add_ms+=("$took")
   results[$pod]=$result
   addr[$pod]=$(jq -r '.ips[0].address' <<<"$result" | cut -d/ -f1)
-  addr6=$(jq -r '.ips[1].address' <<<"$result" | cut -d/ -f1)
-  printf '  %-10s %-14s %-22s host veth %s   ADD took %s ms\n' "$pod" "${addr[$pod]}" "$addr6" \
-    "$(jq -r '.interfaces[0].name' <<<"$result")" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.1f", ns / 1e6 }')"
+  printf '  %-9s app=%-9s %-12s %-22s host veth %s   ADD (with the agent handshake) %s ms\n' "$pod" "$pod" "${addr[$pod]}" \
+    "$(jq -r '.ips[1].address' <<<"$result" | cut -d/ -f1)" "$(jq -r '.interfaces[0].name' <<<"$result")" "$took"
   ip netns exec "$pod" socat TCP-LISTEN:80,reuseaddr,fork "SYSTEM:echo \"$pod sees \$SOCAT_PEERADDR\"" & pids+=($!)
 done
-sleep 0.3
+sleep 0.2
 
-bold "== Reachability (TCP connect, 2 s bound); the answer shows the source address the server saw"
-printf '%-12s' "from \\ to"; for dst in "${pods[@]}" external:3306; do printf '%-22s' "$dst"; done; echo
-for src in "${pods[@]}"; do
-  printf '%-12s' "$src"
-  for dst in "${pods[@]}" external; do
-    if [ "$dst" = external ]; then target=203.0.113.10:3306; else target=${addr[$dst]}:80; fi
-    if out=$(ip netns exec "$src" socat -T2 - "TCP:$target,connect-timeout=2" 2>/dev/null </dev/null) && [ -n "$out" ]; then
-      verdict ok "ok (${out##* })"
-    else
-      verdict no "no"
-    fi
-  done
-  echo
-done
-echo
-echo "Pod-to-pod traffic keeps the pod's own address; traffic leaving clusterCIDRs is masqueraded"
-echo "to the node's address (203.0.113.1) by table inet cni-egress-nat:"
-nft list table inet cni-egress-nat | sed 's/^/    /'
+bold "== Step 1: no NetworkPolicy. Kubernetes allows everything"
+matrix
+
+bold "== Step 2: a default allow-all egress policy (every pod isolated, every destination allowed)"
+allow_all='apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-all-egress
+  namespace: default
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - {}'
+show "$allow_all"; apply allow-all.yaml "$allow_all"
+matrix
+explain frontend 203.0.113.10:3306
+
+bold "== Step 3: the seed's ipBlock policy replaces it: 203.0.113.0/24 except 203.0.113.10/32, TCP 3306"
+seed_ipblock='apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: egress-network-policy
+spec:
+  podSelector: {}
+  egress:
+  - to:
+    - ipBlock:
+        cidr: 203.0.113.0/24
+        except:
+        - 203.0.113.10/32
+    ports:
+    - protocol: TCP
+      port: 3306'
+show "$seed_ipblock"; remove allow-all.yaml; apply egress-network-policy.yaml "$seed_ipblock"
+matrix
+echo "  Pods now reach only 203.0.113.11:3306: 203.0.113.10 is excepted, pods and the API are not in the block."
+echo "  (No policyTypes: the API server defaults them to Ingress and Egress; cni-egress enforces egress.)"
+explain backend 203.0.113.10:3306
+
+bold "== Step 4: the seed's podSelector-scoped policy adds 203.0.113.0/24 on every port for app=backend"
+seed_backend='apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: restrict-egress
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      app: backend
+  policyTypes:
+  - Egress
+  egress:
+  - to:
+    - ipBlock:
+        cidr: 203.0.113.0/24'
+show "$seed_backend"; apply restrict-egress.yaml "$seed_backend"
+matrix
+echo "  Policies add up: backend may reach all of 203.0.113.0/24 (the except of the other policy removes addresses from that peer only)."
+explain backend 203.0.113.10:3306
+
+bold "== Step 5: the seed's allow-egress-example selects app=my-app: 192.168.1.0/24 only (no host answers there)"
+seed_myapp='apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-egress-example
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      app: my-app
+  egress:
+    - to:
+        - ipBlock:
+            cidr: 192.168.1.0/24
+  policyTypes:
+    - Egress'
+show "$seed_myapp"; apply allow-egress-example.yaml "$seed_myapp"
+matrix
+explain my-app 198.51.100.10:443
+
+bold "== Step 6: deny-all egress replaces every policy"
+deny_all='apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: deny-all-egress
+  namespace: default
+spec:
+  podSelector: {}
+  policyTypes: [Egress]'
+show "$deny_all"; remove egress-network-policy.yaml restrict-egress.yaml allow-egress-example.yaml; apply deny-all.yaml "$deny_all"
+matrix
+explain frontend default/backend:80
+
+bold "== The agent's audit log of denied flows (rate limited in the kernel; last 6 lines)"
+grep 'denied egress' "$agent_log" | tail -6 | cut -d' ' -f2- | sed 's/^/  /'
+
+bold "== egress-agent status"
+"$agent" status | sed 's/^/  /'
+
+bold "== Figures (this run)"
+echo "  CNI ADD including the agent handshake: median $(median "${add_ms[@]}") ms over ${#add_ms[@]} pods (${add_ms[*]} ms)"
+echo "  policy file written -> in the kernel: median $(median "${enforce_ms[@]}") ms over ${#enforce_ms[@]} changes (${enforce_ms[*]} ms; the agent waits for 100 ms of quiet in the folder)"
+
+if $keep; then
+  bold "== --keep: the world stays up for an hour (Ctrl-C ends it and cleans up)"
+  echo "  From another terminal, enter the node:  nsenter -t $$ -n -m"
+  echo "  then for example:"
+  echo "    $agent status"
+  echo "    $agent explain --from default/backend --to 203.0.113.10:3306"
+  echo "    $agent flows --verdict any          # and in a third: ip netns exec frontend socat - TCP:203.0.113.10:3306"
+  echo "    $agent capture --pod default/frontend -c 10"
+  echo "    $agent ruleset --diff"
+  echo "    policies: $manifests (edit, the agent follows)"
+  sleep 3600 &
+  wait $! || true
+fi
 
 bold "== CHECK (as CRI-O runs it after ADD): the wiring still matches each ADD result"
 for pod in "${pods[@]}"; do
   with_prev=$(jq -c --argjson prev "${results[$pod]}" '. + {prevResult: $prev}' <<<"$conf")
   if out=$(cni CHECK "$pod" "$with_prev"); then echo "  $pod: ok"; else echo "  $pod: $(jq -r .msg <<<"$out")"; fi
 done
-victim=${pods[1]}
-ip -n "$victim" route del default
-with_prev=$(jq -c --argjson prev "${results[$victim]}" '. + {prevResult: $prev}' <<<"$conf")
-out=$(cni CHECK "$victim" "$with_prev") || true
-echo "  after deleting $victim's default route, CHECK says: $(jq -c '{code, msg}' <<<"$out")"
 
 bold "== DEL: nothing is left behind"
 for pod in "${pods[@]}"; do cni DEL "$pod" >/dev/null; ids[$pod]=""; done
 echo "  host veths left: $(ip -o link show type veth | grep -c ' ceg' || true)"
-echo "  attachment records left: $(ls /run/cni-egress/attachments 2>/dev/null | wc -l)"
-echo "  addresses still allocated: $(ls /run/cni-egress/ipam/demo 2>/dev/null | grep -cE '^[0-9]+\.|^[0-9a-f]+_' || true)"
+echo "  attachment records left: $(ls "$state/attachments" 2>/dev/null | wc -l)"
+echo "  addresses still allocated: $(ls "$state/ipam/demo" 2>/dev/null | grep -cE '^[0-9]+\.|^[0-9a-f]+_' || true)"
 for set in masq-sources-v4 masq-sources-v6; do
   echo "  $set elements left: $(nft -j list set inet cni-egress-nat $set | jq '[.nftables[].set.elem // empty | .[]] | length')"
 done
+kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
+agent_pid=""
+"$agent" cleanup 2>&1 | cut -d' ' -f2- | sed 's/^/  /'

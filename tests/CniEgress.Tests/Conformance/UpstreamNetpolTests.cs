@@ -1,0 +1,56 @@
+using CniEgress.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace CniEgress.Tests.Conformance;
+
+/// <summary>One world for every case (9 pods wired once); built on first use, so a run that
+/// skips kernel tests never builds it.</summary>
+public sealed class NetpolFixture : IDisposable
+{
+    private readonly Lazy<NetpolWorld> world = new(() => new NetpolWorld());
+
+    public NetpolWorld World => world.Value;
+
+    public void Dispose()
+    {
+        if (world.IsValueCreated) world.Value.Dispose();
+    }
+}
+
+/// <summary>The upstream Kubernetes NetworkPolicy e2e tests this build supports (egress), ported
+/// as data (Conformance/*-cases.yaml): every step's policies and labels are written into the
+/// agent's folder, every cell of every truth table is probed with real TCP or UDP, and a failure
+/// shows the expected and observed tables with the differing cells marked.</summary>
+public sealed class UpstreamNetpolTests(NetpolFixture fixture, ITestOutputHelper output) : IClassFixture<NetpolFixture>
+{
+    public static TheoryData<string> Cases() => new(NetpolCases.All().Select(c => c.Name));
+
+    [KernelTheory]
+    [MemberData(nameof(Cases))]
+    public void Upstream_case(string name)
+    {
+        var netpol = NetpolCases.All().Single(c => c.Name == name);
+        var world = fixture.World;
+        var failures = new List<string>();
+        for (int s = 0; s < netpol.Steps.Count; s++)
+        {
+            var step = netpol.Steps[s];
+            world.Write(step.NamespaceLabels, step.PodLabels, step.Policies);
+            foreach (var probe in step.Probes)
+            {
+                var actual = world.Probe(probe.Port, probe.Protocol);
+                string title = $"step {s + 1}{(step.Note == null ? "" : " (" + step.Note + ")")}, {probe.Protocol} {probe.Port}";
+                if (probe.Expected.All(kv => actual[kv.Key] == kv.Value))
+                {
+                    output.WriteLine(title + ": as expected");
+                    continue;
+                }
+                failures.Add($"{title}: {probe.Expected.Count(kv => actual[kv.Key] != kv.Value)} cell(s) differ (.>X: expected allowed, denied; X>.: expected denied, allowed)\n{NetpolCases.Compare(probe.Expected, actual)}");
+            }
+        }
+        // The next case starts from no policies and the default labels.
+        world.Write(NetpolWorld.DefaultNamespaceLabels(), NetpolWorld.DefaultPodLabels(), []);
+        Assert.True(failures.Count == 0, $"{netpol.Name} (upstream: {netpol.Upstream})\n" + string.Join("\n", failures));
+    }
+}
