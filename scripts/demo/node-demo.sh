@@ -15,7 +15,7 @@ state=/run/cni-egress
 manifests=/run/cni-egress-demo/manifests
 agent_log=/run/cni-egress-demo/agent.log
 pods=(frontend backend my-app)
-externals=(203.0.113.10:3306 203.0.113.11:3306 198.51.100.10:443)
+externals=(203.0.113.10:3306 203.0.113.11:3306 198.51.100.10:443 198.51.100.10:53/udp)
 pids=()
 agent_pid=""
 declare -A ids addr results
@@ -84,9 +84,13 @@ matrix() {
   local probes=()
   for src in "${pods[@]}"; do
     for dst in "${pods[@]}" "${externals[@]}"; do
-      if [[ $dst == */* || $dst == *:* ]]; then target=$dst; else target=${addr[$dst]}:80; fi
-      ( out=$(ip netns exec "$src" socat -T1 - "TCP:$target,connect-timeout=1" 2>/dev/null </dev/null) && [ -n "$out" ] \
-          && echo ok > "$dir/$src-$dst" || echo no > "$dir/$src-$dst" ) &
+      local remote
+      if [[ $dst == */udp ]]; then remote="UDP:${dst%/udp}"
+      elif [[ $dst == *:* ]]; then remote="TCP:$dst,connect-timeout=1"
+      else remote="TCP:${addr[$dst]}:80,connect-timeout=1"; fi
+      # The servers answer with the source address they saw: masquerade shows off-cluster.
+      ( out=$(echo ping | ip netns exec "$src" socat -T1 - "$remote" 2>/dev/null) && [ -n "$out" ] \
+          && echo "ok ${out##* }" > "$dir/$src-${dst//\//_}" || echo no > "$dir/$src-${dst//\//_}" ) &
       probes+=($!)
     done
   done
@@ -96,11 +100,14 @@ matrix() {
   for src in "${pods[@]}"; do
     printf '  %-10s' "$src"
     for dst in "${pods[@]}" "${externals[@]}"; do
-      if [ "$(cat "$dir/$src-$dst")" = ok ]; then cell ok allowed; else cell no denied; fi
+      local result; result=$(cat "$dir/$src-${dst//\//_}")
+      if [ "$result" = no ]; then cell no denied; else cell ok "$result"; fi
     done
     echo
   done
   rm -rf "$dir"
+  echo "  (ok ADDRESS: connected, and the server saw ADDRESS as the source: the pod's own inside the"
+  echo "   cluster, the node's off-cluster, where ipMasq masquerades)"
 }
 
 explain() { # explain FROM TO
@@ -119,7 +126,8 @@ ip -n external link set eth0 up && ip -n external link set lo up
 ip -n external route add default via 203.0.113.1
 ip netns exec external socat TCP-LISTEN:3306,reuseaddr,fork 'SYSTEM:echo "db sees $SOCAT_PEERADDR"' & pids+=($!)
 ip netns exec external socat TCP-LISTEN:443,reuseaddr,fork 'SYSTEM:echo "api sees $SOCAT_PEERADDR"' & pids+=($!)
-echo "  databases 203.0.113.10 and 203.0.113.11 (TCP 3306), an API at 198.51.100.10 (TCP 443)"
+ip netns exec external socat UDP-RECVFROM:53,fork 'SYSTEM:echo "dns sees $SOCAT_PEERADDR"' & pids+=($!)
+echo "  databases 203.0.113.10 and 203.0.113.11 (TCP 3306), an API at 198.51.100.10 (TCP 443, UDP 53)"
 
 bold "== egress-agent run --manifests (started first; pods are announced to it by each ADD)"
 mkdir -p "$manifests" "$state"

@@ -17,7 +17,9 @@ public sealed record NetpolCase(string Name, string Upstream, IReadOnlyList<Netp
 public sealed record NetpolStep(string? Note, Dictionary<string, Dictionary<string, string>> NamespaceLabels,
     Dictionary<string, Dictionary<string, string>> PodLabels, IReadOnlyList<JsonNode> Policies, IReadOnlyList<NetpolProbe> Probes);
 
-public sealed record NetpolProbe(int Port, string Protocol, IReadOnlyDictionary<(string From, string To), bool> Expected);
+/// <summary>One probe: rows are the nine pods; the header's columns (pods, or external addresses)
+/// say which destinations to probe.</summary>
+public sealed record NetpolProbe(int Port, string Protocol, IReadOnlyList<string> Columns, IReadOnlyDictionary<(string From, string To), bool> Expected);
 
 public static class NetpolCases
 {
@@ -40,7 +42,11 @@ public static class NetpolCases
                 // Label changes last until a later step changes them again, as in a cluster.
                 foreach (var (ns, labels) in Labels(step!["namespaceLabels"])) namespaceLabels[ns] = labels;
                 foreach (var (pod, labels) in Labels(step["podLabels"])) podLabels[pod] = labels;
-                var probes = step["probes"]!.AsArray().Select(p => new NetpolProbe((int)(long)p!["port"]!, ((string?)p["protocol"] ?? "TCP").ToUpperInvariant(), ParseTable((string)p["table"]!))).ToList();
+                var probes = step["probes"]!.AsArray().Select(p =>
+                {
+                    var (columns, expected) = ParseTable((string)p!["table"]!);
+                    return new NetpolProbe((int)(long)p["port"]!, ((string?)p["protocol"] ?? "TCP").ToUpperInvariant(), columns, expected);
+                }).ToList();
                 steps.Add(new NetpolStep((string?)step["note"], Copy(namespaceLabels), Copy(podLabels),
                     step["policies"]?.AsArray().Select(p => p!.DeepClone()).ToList() ?? [], probes));
             }
@@ -49,10 +55,12 @@ public static class NetpolCases
     }
 
     /// <summary>The header names the columns; each row starts with its pod.</summary>
-    public static Dictionary<(string, string), bool> ParseTable(string table)
+    public static (List<string> Columns, Dictionary<(string, string), bool> Cells) ParseTable(string table)
     {
         var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var columns = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..];
+        foreach (string column in columns.Where(c => !NetpolWorld.Pods.Contains(c) && !NetpolWorld.Externals.Contains(c)))
+            throw new InvalidDataException($"column '{column}' is neither a pod of the model nor an external host");
         var cells = new Dictionary<(string, string), bool>();
         foreach (string line in lines[1..])
         {
@@ -61,21 +69,22 @@ public static class NetpolCases
             for (int i = 0; i < columns.Length; i++)
                 cells[(parts[0], columns[i])] = parts[i + 1] switch { "." => true, "X" => false, var other => throw new InvalidDataException($"cell '{other}' in '{line}'") };
         }
-        if (cells.Count != NetpolWorld.Pods.Length * NetpolWorld.Pods.Length) throw new InvalidDataException($"a table has {cells.Count} cells");
-        return cells;
+        if (cells.Count != NetpolWorld.Pods.Length * columns.Length || lines.Length != NetpolWorld.Pods.Length + 1)
+            throw new InvalidDataException($"a table needs a row for each of the {NetpolWorld.Pods.Length} pods");
+        return ([.. columns], cells);
     }
 
     /// <summary>Expected and observed side by side, differing cells marked: "X>." expected denied, got allowed.</summary>
-    public static string Compare(IReadOnlyDictionary<(string, string), bool> expected, IReadOnlyDictionary<(string, string), bool> actual)
+    public static string Compare(IReadOnlyList<string> columns, IReadOnlyDictionary<(string, string), bool> expected, IReadOnlyDictionary<(string, string), bool> actual)
     {
-        var text = new StringBuilder("-   ").AppendJoin(' ', NetpolWorld.Pods.Select(p => p.PadRight(3))).Append('\n');
+        var text = new StringBuilder("-   ").AppendJoin(' ', columns.Select(p => p.PadRight(3))).Append('\n');
         foreach (string from in NetpolWorld.Pods)
         {
             text.Append(from).Append(' ');
-            foreach (string to in NetpolWorld.Pods)
+            foreach (string to in columns)
             {
                 bool want = expected[(from, to)], got = actual[(from, to)];
-                text.Append(want == got ? (got ? ".  " : "X  ") : (want ? ".>X" : "X>.")).Append(' ');
+                text.Append((want == got ? (got ? "." : "X") : (want ? ".>X" : "X>.")).PadRight(Math.Max(3, to.Length))).Append(' ');
             }
             text.Append('\n');
         }

@@ -12,22 +12,25 @@ namespace CniEgress.Tests.Conformance;
 /// <summary>The upstream NetworkPolicy e2e model on one node: namespaces x, y, z (label ns=NAME),
 /// pods a, b, c in each (label pod=NAME) wired by the real plugin, each serving TCP and UDP 80
 /// and 81 (named containerPorts serve-80-tcp ...) from sockets this process holds in the pod's
-/// namespace; the shipped agent in --manifests mode enforcing what the cases write.</summary>
+/// namespace; external hosts 203.0.113.10 and .11 on TEST-NET, routed from the node, serving
+/// the same ports and TCP 3306; the shipped agent in --manifests mode enforcing what the cases write.</summary>
 public sealed class NetpolWorld : IDisposable
 {
     public static readonly string[] Namespaces = ["x", "y", "z"];
     public static readonly string[] PodNames = ["a", "b", "c"];
     public static readonly string[] Pods = [.. Namespaces.SelectMany(ns => PodNames.Select(p => $"{ns}/{p}"))];
     private static readonly int[] Ports = [80, 81];
+    public static readonly string[] Externals = [PolicyNode.ExternalV4, PolicyNode.OtherExternalV4];
 
     private readonly PolicyNode node;
     private readonly Dictionary<string, PolicyNode.Pod> pods = [];
     private readonly Dictionary<string, NetworkNamespace> netns = [];
+    private readonly NetworkNamespace external;
     private readonly List<Socket> listeners = [];
     private readonly CancellationTokenSource stop = new();
     private readonly AgentProcess agent;
     private readonly string folder;
-    private string writtenCluster = "", writtenPolicies = "";
+    private string written = "";
 
     public NetpolWorld()
     {
@@ -37,8 +40,10 @@ public sealed class NetpolWorld : IDisposable
             var (ns, name) = Split(pod);
             pods[pod] = node.AddPod(ns, name);
             netns[pod] = NetworkNamespace.Open(pods[pod].Netns.Path);
-            Serve(pod);
+            Serve(netns[pod], Address(pod), pod, Ports);
         }
+        external = NetworkNamespace.Open(node.External.Path);
+        foreach (string address in Externals) Serve(external, address, address, [.. Ports, 3306]);
         folder = Path.Combine(node.StateDir, "manifests");
         Directory.CreateDirectory(folder);
         Write(DefaultNamespaceLabels(), DefaultPodLabels(), []);
@@ -57,29 +62,37 @@ public sealed class NetpolWorld : IDisposable
         Pods.ToDictionary(p => p, p => new Dictionary<string, string> { ["pod"] = Split(p).Name });
 
     /// <summary>Writes the cluster (labels) and the policies (JSON documents, placeholders
-    /// resolved) into the agent's folder and waits, bounded, until it has applied them.</summary>
+    /// resolved) into the agent's folder as one file (one rename: the agent never reads half a
+    /// step) and waits, bounded, until it has applied them and gone quiet.</summary>
     public void Write(Dictionary<string, Dictionary<string, string>> namespaceLabels, Dictionary<string, Dictionary<string, string>> podLabels, IEnumerable<JsonNode> policies)
     {
-        string cluster = ClusterYaml(namespaceLabels, podLabels);
-        string policyText = string.Join("---\n", policies.Select(p => Resolve(p.ToJsonString()) + "\n"));
-        if (cluster == writtenCluster && policyText == writtenPolicies) return;
-        int before = agent?.Log.Split('\n').Count(l => l.Contains("applied", StringComparison.Ordinal)) ?? 0;
-        Replace("cluster.yaml", cluster);
-        Replace("policies.yaml", policyText);
-        (writtenCluster, writtenPolicies) = (cluster, policyText);
+        string text = ClusterYaml(namespaceLabels, podLabels) + string.Concat(policies.Select(p => "---\n" + Resolve(p.ToJsonString()) + "\n"));
+        if (text == written) return;
+        int before = AppliedLines();
+        Replace("world.yaml", text);
+        written = text;
         if (agent == null) return;
-        bool applied = Wait.Until(() => agent.Log.Split('\n').Count(l => l.Contains("applied", StringComparison.Ordinal)) > before, TimeSpan.FromSeconds(10));
-        if (!applied) throw new InvalidOperationException("the agent did not apply the step: " + agent.Log);
+        if (!Wait.Until(() => AppliedLines() > before, TimeSpan.FromSeconds(10)))
+            throw new InvalidOperationException("the agent did not apply the step: " + agent.Log);
+        // Quiet for 300 ms: nothing of this step is still on its way to the kernel.
+        for (int i = 0, seen = AppliedLines(); i < 30; i++, seen = AppliedLines())
+        {
+            Thread.Sleep(300);
+            if (AppliedLines() == seen) break;
+        }
         var problems = agent.Log.Split('\n').Where(l => l.Contains("manifest skipped", StringComparison.Ordinal)).ToList();
         if (problems.Count > 0) throw new InvalidOperationException("the agent skipped a manifest: " + string.Join("\n", problems));
     }
 
-    /// <summary>Every cell of one table: can FROM open a connection to TO's port (TCP: connect and
-    /// read the server's reply; UDP: a datagram answered), probed in parallel, bounded.</summary>
-    public Dictionary<(string From, string To), bool> Probe(int port, string protocol)
+    private int AppliedLines() => agent?.Log.Split('\n').Count(l => l.Contains("applied", StringComparison.Ordinal)) ?? 0;
+
+    /// <summary>Every cell of one table: can FROM (a pod) open a connection to TO's port (TO: a pod
+    /// or an external address; TCP: connect and read the server's reply; UDP: a datagram
+    /// answered), probed in parallel, bounded.</summary>
+    public Dictionary<(string From, string To), bool> Probe(int port, string protocol, IEnumerable<string> columns)
     {
         var results = new ConcurrentDictionary<(string, string), bool>();
-        var cells = Pods.SelectMany(from => Pods.Select(to => (from, to))).ToList();
+        var cells = Pods.SelectMany(from => columns.Select(to => (from, to))).ToList();
         Parallel.ForEach(cells, new ParallelOptions { MaxDegreeOfParallelism = 27 }, cell =>
             results[cell] = Reaches(cell.from, cell.to, port, protocol == "UDP"));
         return results.ToDictionary(kv => kv.Key, kv => kv.Value);
@@ -95,7 +108,7 @@ public sealed class NetpolWorld : IDisposable
 
     private bool TryOnce(string from, string to, int port, bool udp)
     {
-        var target = new IPEndPoint(IPAddress.Parse(Address(to)), port);
+        var target = new IPEndPoint(IPAddress.Parse(pods.ContainsKey(to) ? Address(to) : to), port);
         using var socket = netns[from].Run(() => udp
             ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)
             : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
@@ -119,23 +132,25 @@ public sealed class NetpolWorld : IDisposable
         }
     }
 
-    /// <summary>TCP and UDP 80 and 81 on the pod's IPv4 address; every answer is the pod's name.</summary>
-    private void Serve(string pod)
+    /// <summary>TCP and UDP on these ports of one address; every answer is <paramref name="name"/>
+    /// (a prober checks it came from the host it meant).</summary>
+    private void Serve(NetworkNamespace where, string address, string name, int[] ports)
     {
-        byte[] reply = Encoding.ASCII.GetBytes(pod);
-        foreach (int port in Ports)
+        byte[] reply = Encoding.ASCII.GetBytes(name);
+        var endpoint = IPAddress.Parse(address);
+        foreach (int port in ports)
         {
-            var tcp = netns[pod].Run(() =>
+            var tcp = where.Run(() =>
             {
                 var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                s.Bind(new IPEndPoint(IPAddress.Any, port));
+                s.Bind(new IPEndPoint(endpoint, port));
                 s.Listen(64);
                 return s;
             });
-            var udp = netns[pod].Run(() =>
+            var udp = where.Run(() =>
             {
                 var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                s.Bind(new IPEndPoint(IPAddress.Any, port));
+                s.Bind(new IPEndPoint(endpoint, port));
                 return s;
             });
             listeners.Add(tcp);
@@ -225,6 +240,7 @@ public sealed class NetpolWorld : IDisposable
         foreach (var socket in listeners) socket.Dispose();
         agent.Dispose();
         foreach (var handle in netns.Values) handle.Dispose();
+        external.Dispose();
         node.Dispose();
         stop.Dispose();
     }

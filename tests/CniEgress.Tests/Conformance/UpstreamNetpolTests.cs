@@ -39,14 +39,15 @@ public sealed class UpstreamNetpolTests(NetpolFixture fixture, ITestOutputHelper
             world.Write(step.NamespaceLabels, step.PodLabels, step.Policies);
             foreach (var probe in step.Probes)
             {
-                var actual = world.Probe(probe.Port, probe.Protocol);
+                var actual = world.Probe(probe.Port, probe.Protocol, probe.Columns);
                 string title = $"step {s + 1}{(step.Note == null ? "" : " (" + step.Note + ")")}, {probe.Protocol} {probe.Port}";
                 if (probe.Expected.All(kv => actual[kv.Key] == kv.Value))
                 {
                     output.WriteLine(title + ": as expected");
                     continue;
                 }
-                failures.Add($"{title}: {probe.Expected.Count(kv => actual[kv.Key] != kv.Value)} cell(s) differ (.>X: expected allowed, denied; X>.: expected denied, allowed)\n{NetpolCases.Compare(probe.Expected, actual)}");
+                var differing = probe.Expected.Where(kv => actual[kv.Key] != kv.Value).Select(kv => $"{kv.Key.From} -> {kv.Key.To} expected {(kv.Value ? "allowed" : "denied")}");
+                failures.Add($"{title}: {string.Join("; ", differing)}\n(.>X: expected allowed, denied; X>.: expected denied, allowed)\n{NetpolCases.Compare(probe.Columns, probe.Expected, actual)}");
             }
         }
         // The next case starts from no policies and the default labels.
