@@ -15,7 +15,7 @@ state=/run/cni-egress
 manifests=/run/cni-egress-demo/manifests
 agent_log=/run/cni-egress-demo/agent.log
 pods=(frontend backend my-app)
-externals=(203.0.113.10:3306 203.0.113.11:3306 198.51.100.10:443 198.51.100.10:53/udp)
+externals=(backend:80/udp 203.0.113.10:3306 203.0.113.11:3306 198.51.100.10:443 198.51.100.10:53/udp)
 pids=()
 agent_pid=""
 declare -A ids addr results
@@ -85,7 +85,8 @@ matrix() {
   for src in "${pods[@]}"; do
     for dst in "${pods[@]}" "${externals[@]}"; do
       local remote
-      if [[ $dst == */udp ]]; then remote="UDP:${dst%/udp}"
+      if [[ $dst == backend:80/udp ]]; then remote="UDP:${addr[backend]}:80"
+      elif [[ $dst == */udp ]]; then remote="UDP:${dst%/udp}"
       elif [[ $dst == *:* ]]; then remote="TCP:$dst,connect-timeout=1"
       else remote="TCP:${addr[$dst]}:80,connect-timeout=1"; fi
       # The servers answer with the source address they saw: masquerade shows off-cluster.
@@ -155,6 +156,7 @@ for pod in "${pods[@]}"; do
   printf '  %-9s app=%-9s %-12s %-22s host veth %s   ADD (with the agent handshake) %s ms\n' "$pod" "$pod" "${addr[$pod]}" \
     "$(jq -r '.ips[1].address' <<<"$result" | cut -d/ -f1)" "$(jq -r '.interfaces[0].name' <<<"$result")" "$took"
   ip netns exec "$pod" socat TCP-LISTEN:80,reuseaddr,fork "SYSTEM:echo \"$pod sees \$SOCAT_PEERADDR\"" & pids+=($!)
+  ip netns exec "$pod" socat UDP-RECVFROM:80,fork "SYSTEM:echo \"$pod sees \$SOCAT_PEERADDR\"" & pids+=($!)
 done
 sleep 0.2
 
