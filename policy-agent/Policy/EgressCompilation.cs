@@ -174,7 +174,7 @@ public sealed class EgressCompilation
         if (pod == null) return false;
         foreach (var rule in policy.Rules)
         {
-            if (rule.To?.OfType<SelectorPeer>().Any(peer => cluster.Selects(peer, pod)) == true) return true;
+            if (rule.Peers?.OfType<SelectorPeer>().Any(peer => cluster.Selects(peer, pod)) == true) return true;
             if (PolicyDependencies.ResolvesNamedPortsByAddress(rule)
                 && rule.Ports!.OfType<NamedPort>().Any(named => pod.Ports.Any(p => p.Name == named.Name))) return true;
         }
@@ -182,7 +182,7 @@ public sealed class EgressCompilation
     }
 
     private static IEnumerable<SelectorPeer> Peers(EgressPolicy policy) =>
-        policy.Rules.SelectMany(r => r.To?.OfType<SelectorPeer>() ?? []);
+        policy.Rules.SelectMany(r => r.Peers?.OfType<SelectorPeer>() ?? []);
 
     private void Invalidate(string policyKey)
     {

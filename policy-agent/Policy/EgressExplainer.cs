@@ -64,7 +64,7 @@ internal static class EgressExplainer
         var rule = policy.Rules[index];
         var peerReasons = new List<string>();
         var portReasons = new List<string>();
-        bool peerMatches = AnyMatches(rule.To, "to", "peer", peer => PeerMismatch(cluster, peer, target, destination), peerReasons);
+        bool peerMatches = AnyMatches(rule.Peers, "to", "peer", peer => PeerMismatch(cluster, peer, target, destination), peerReasons);
         if (port is not { } number)
         {
             // Which ports, not whether one: the rule counts when its peers take the destination in.
@@ -97,7 +97,7 @@ internal static class EgressExplainer
     }
 
     /// <summary>"every port", "tcp 80, udp 53", "tcp 'http' (80 on team-b/db)".</summary>
-    private static string Opens(EgressRule rule, PodState? target) => rule.Ports == null ? "every port" : string.Join(", ", rule.Ports.Select(entry => entry switch
+    private static string Opens(PolicyRule rule, PodState? target) => rule.Ports == null ? "every port" : string.Join(", ", rule.Ports.Select(entry => entry switch
     {
         NumericPort n => Describe(n),
         NamedPort named => $"{Protocols.Name(named.Protocol)} '{named.Name}'" + (target?.Ports.FirstOrDefault(p => p.Name == named.Name && p.Protocol == ClusterIndex.ProtocolName(named.Protocol)) is { } declared

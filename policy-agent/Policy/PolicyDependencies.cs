@@ -35,8 +35,8 @@ internal sealed class PolicyDependencies
     public IEnumerable<string> OnNamespaceLabels() => withNamespaceSelectors;
 
     /// <summary>A rule whose named ports resolve against pods by address: open to ipBlocks or to everywhere.</summary>
-    public static bool ResolvesNamedPortsByAddress(EgressRule rule) =>
-        rule.Ports?.OfType<NamedPort>().Any() == true && (rule.To == null || rule.To.OfType<IpBlockPeer>().Any());
+    public static bool ResolvesNamedPortsByAddress(PolicyRule rule) =>
+        rule.Ports?.OfType<NamedPort>().Any() == true && (rule.Peers == null || rule.Peers.OfType<IpBlockPeer>().Any());
 
     private enum Index { OwnNamespace, NamespaceSelector, PortName }
 
@@ -44,7 +44,7 @@ internal sealed class PolicyDependencies
     {
         foreach (var rule in policy.Rules)
         {
-            foreach (var peer in rule.To?.OfType<SelectorPeer>() ?? [])
+            foreach (var peer in rule.Peers?.OfType<SelectorPeer>() ?? [])
                 yield return peer.Namespaces == null ? (Index.OwnNamespace, peer.PolicyNamespace) : (Index.NamespaceSelector, "");
             if (ResolvesNamedPortsByAddress(rule))
                 foreach (var named in rule.Ports!.OfType<NamedPort>()) yield return (Index.PortName, named.Name);

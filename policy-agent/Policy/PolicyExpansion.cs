@@ -14,8 +14,8 @@ internal sealed record PolicyExpansion(AddressRange[] AnyTraffic, PortBox[] Port
         foreach (var rule in policy.Rules)
         {
             // Destinations as pods (selector peers) and as ranges (ipBlocks; null = everywhere).
-            var pods = rule.To?.OfType<SelectorPeer>().SelectMany(cluster.SelectedPods).ToList() ?? [];
-            List<AddressRange>? blocks = rule.To == null ? null : rule.To.OfType<IpBlockPeer>().SelectMany(b => b.Ranges).ToList();
+            var pods = rule.Peers?.OfType<SelectorPeer>().SelectMany(cluster.SelectedPods).ToList() ?? [];
+            List<AddressRange>? blocks = rule.Peers == null ? null : rule.Peers.OfType<IpBlockPeer>().SelectMany(b => b.Ranges).ToList();
             var destinations = blocks == null ? [AddressRange.All(false), AddressRange.All(true)]
                 : blocks.Concat(pods.SelectMany(p => p.Addresses).Select(AddressRange.Host)).ToList();
             if (rule.Ports == null)

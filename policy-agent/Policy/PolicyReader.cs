@@ -32,35 +32,54 @@ public static class PolicyReader
             isolates = EffectivePolicyTypes.IsolatesEgress(spec);
         }
 
-        var rules = new List<EgressRule>();
+        var rules = new List<PolicyRule>();
         for (int r = 0; r < (spec.Egress?.Count ?? 0); r++)
-            rules.Add(ReadRule(spec.Egress![r], ns, $"spec.egress[{r}]", Report));
+            rules.Add(ReadRule(spec.Egress![r].To, spec.Egress[r].Ports, "to", ns, $"spec.egress[{r}]", Report));
         return new EgressPolicy(key, ns, podSelector, isolates, rules);
     }
 
-    private static EgressRule ReadRule(V1NetworkPolicyEgressRule rule, string ns, string path, Action<PolicyFieldException> report)
+    /// <summary>The ingress side; null when the policy does not isolate its pods for ingress. An
+    /// unknown policyType isolates (fail closed), as on the egress side.</summary>
+    public static IngressPolicy? ReadIngress(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
+    {
+        string ns = policy.Metadata?.NamespaceProperty ?? "default";
+        string key = $"{ns}/{policy.Metadata?.Name}";
+        var spec = policy.Spec ?? new V1NetworkPolicySpec();
+        void Report(PolicyFieldException e) => problems.Add(new PolicyProblem(key, e.Field, e.Problem));
+        bool unknownType = (spec.PolicyTypes ?? []).Any(t => t is not ("Ingress" or "Egress"));
+        if (!unknownType && !EffectivePolicyTypes.IsolatesIngress(spec)) return null;
+        LabelSelectorMatcher? podSelector = null;
+        try { podSelector = LabelSelectorMatcher.Compile(spec.PodSelector ?? new V1LabelSelector(), "spec.podSelector"); }
+        catch (PolicyFieldException e) { Report(e); }
+        var rules = new List<PolicyRule>();
+        for (int r = 0; r < (spec.Ingress?.Count ?? 0); r++)
+            rules.Add(ReadRule(spec.Ingress![r].FromProperty, spec.Ingress[r].Ports, "from", ns, $"spec.ingress[{r}]", Report));
+        return new IngressPolicy(key, ns, podSelector, rules);
+    }
+
+    private static PolicyRule ReadRule(IList<V1NetworkPolicyPeer>? peers, IList<V1NetworkPolicyPort>? rulePorts, string peerField, string ns, string path, Action<PolicyFieldException> report)
     {
         List<EgressPeer>? to = null;
-        if (rule.To is { Count: > 0 })
+        if (peers is { Count: > 0 })
         {
             to = [];
-            for (int i = 0; i < rule.To.Count; i++)
+            for (int i = 0; i < peers.Count; i++)
             {
-                try { to.Add(ReadPeer(rule.To[i], ns, $"{path}.to[{i}]")); }
+                try { to.Add(ReadPeer(peers[i], ns, $"{path}.{peerField}[{i}]")); }
                 catch (PolicyFieldException e) { report(e); }
             }
         }
         List<EgressPort>? ports = null;
-        if (rule.Ports is { Count: > 0 })
+        if (rulePorts is { Count: > 0 })
         {
             ports = [];
-            for (int i = 0; i < rule.Ports.Count; i++)
+            for (int i = 0; i < rulePorts.Count; i++)
             {
-                try { ports.Add(ReadPort(rule.Ports[i], $"{path}.ports[{i}]")); }
+                try { ports.Add(ReadPort(rulePorts[i], $"{path}.ports[{i}]")); }
                 catch (PolicyFieldException e) { report(e); }
             }
         }
-        return new EgressRule(to, ports);
+        return new PolicyRule(to, ports);
     }
 
     private static EgressPeer ReadPeer(V1NetworkPolicyPeer peer, string ns, string path)

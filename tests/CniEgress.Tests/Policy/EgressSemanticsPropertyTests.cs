@@ -20,7 +20,7 @@ public class EgressSemanticsPropertyTests
             for (int i = 0; i < 60; i++)
             {
                 var flow = RandomCluster.Flow(random, snapshot);
-                bool expected = NaiveEgressSemantics.Allows(snapshot, flow.From, flow.Source, flow.Destination, flow.Protocol, flow.Port);
+                bool expected = NaivePolicySemantics.Allows(snapshot, flow.From, flow.Source, flow.Destination, flow.Protocol, flow.Port);
                 byte protocol = flow.Protocol switch { "UDP" => Protocols.Udp, "SCTP" => Protocols.Sctp, _ => Protocols.Tcp };
                 bool actual = DataplaneVerdict.Allows(compiled, flow.From.HostInterface, flow.Source, flow.Destination, protocol, flow.Port);
                 if (expected != actual)
@@ -83,6 +83,7 @@ public static class RandomCluster
             PodSelector = Selector(r) ?? new V1LabelSelector(),
             PolicyTypes = Pick<List<string>?>(r, [null, ["Egress"], ["Ingress"], ["Ingress", "Egress"]]),
             Egress = r.Next(5) switch { 0 => null, 1 => [], _ => Enumerable.Range(0, r.Next(1, 4)).Select(_ => Rule(r)).ToList() },
+            Ingress = r.Next(5) switch { 0 => null, 1 => [], _ => Enumerable.Range(0, r.Next(1, 4)).Select(_ => IngressRule(r)).ToList() },
         };
         return new V1NetworkPolicy { Metadata = new V1ObjectMeta { Name = $"np{index}", NamespaceProperty = Pick(r, NamespaceNames) }, Spec = spec };
     }
@@ -92,6 +93,12 @@ public static class RandomCluster
         To = r.Next(4) switch { 0 => null, 1 => [], _ => Enumerable.Range(0, r.Next(1, 3)).Select(_ => Peer(r)).ToList() },
         Ports = r.Next(4) switch { 0 => null, 1 => [], _ => Enumerable.Range(0, r.Next(1, 3)).Select(_ => Port(r)).ToList() },
     };
+
+    private static V1NetworkPolicyIngressRule IngressRule(Random r)
+    {
+        var egress = Rule(r);
+        return new() { FromProperty = egress.To, Ports = egress.Ports };
+    }
 
     private static V1NetworkPolicyPeer Peer(Random r)
     {
@@ -155,7 +162,7 @@ public static class RandomCluster
     private static Dictionary<string, string> Labels(Random r, params (string Key, string[] Values)[] choices) =>
         choices.Where(_ => r.Next(3) > 0).ToDictionary(c => c.Key, c => Pick(r, c.Values));
 
-    private static T Pick<T>(Random r, IReadOnlyList<T> items) => items[r.Next(items.Count)];
+    public static T Pick<T>(Random r, IReadOnlyList<T> items) => items[r.Next(items.Count)];
 
     public static string Describe(ClusterSnapshot s) =>
         k8s.KubernetesJson.Serialize(new { s.Namespaces, s.Pods, Policies = s.Policies, s.LocalPods });

@@ -5,11 +5,11 @@ using k8s.Models;
 
 namespace CniEgress.Tests.Policy;
 
-/// <summary>A deliberately naive reading of the NetworkPolicy egress semantics, written straight
-/// from the Kubernetes documentation, for one packet at a time. It shares no matching code with
+/// <summary>A deliberately naive reading of the NetworkPolicy egress and ingress semantics,
+/// written straight from the Kubernetes documentation, for one packet at a time. It shares no matching code with
 /// the compiler (its own selectors, CIDR test and port rules), so the property test that compares
 /// the two catches a mistake in either.</summary>
-public static class NaiveEgressSemantics
+public static class NaivePolicySemantics
 {
     public static bool Allows(ClusterSnapshot snapshot, LocalPod from, IPAddress source, IPAddress destination, string protocol, int port)
     {
@@ -21,10 +21,30 @@ public static class NaiveEgressSemantics
         if (selecting.Count == 0) return true;
         foreach (var policy in selecting)
             foreach (var rule in policy.Spec.Egress ?? [])
-                if (PeersAllow(snapshot, policy, rule, destination) && PortsAllow(snapshot, rule, destination, protocol, port))
+                if (PeersAllow(snapshot, policy, rule.To, destination)
+                    && PortsAllow(rule.Ports, snapshot.Pods.FirstOrDefault(p => p.Addresses.Contains(destination)), protocol, port))
                     return true;
         return false;
     }
+
+    /// <summary>Whether a packet from <paramref name="source"/> may open a connection to a local
+    /// pod: its ingress policies' `from` peers and ports (named ports: the pod's own).</summary>
+    public static bool AllowsIngress(ClusterSnapshot snapshot, LocalPod to, IPAddress source, string protocol, int port)
+    {
+        var pod = snapshot.Pods.FirstOrDefault(p => p.Namespace == to.Namespace && p.Name == to.Name);
+        var inNamespace = snapshot.Policies.Where(p => (p.Metadata.NamespaceProperty ?? "default") == to.Namespace && IsolatesIngress(p)).ToList();
+        if (pod == null) return inNamespace.Count == 0;
+        var selecting = inNamespace.Where(p => SelectorMatchesOrInvalid(p.Spec.PodSelector, pod.Labels)).ToList();
+        if (selecting.Count == 0) return true;
+        foreach (var policy in selecting)
+            foreach (var rule in policy.Spec.Ingress ?? [])
+                if (PeersAllow(snapshot, policy, rule.FromProperty, source) && PortsAllow(rule.Ports, pod, protocol, port))
+                    return true;
+        return false;
+    }
+
+    private static bool IsolatesIngress(V1NetworkPolicy policy) =>
+        policy.Spec.PolicyTypes is not { Count: > 0 } types || types.Contains("Ingress");
 
     private static bool IsolatesEgress(V1NetworkPolicy policy)
     {
@@ -33,10 +53,11 @@ public static class NaiveEgressSemantics
         return policy.Spec.Egress != null && policy.Spec.Egress.Count > 0;
     }
 
-    private static bool PeersAllow(ClusterSnapshot snapshot, V1NetworkPolicy policy, V1NetworkPolicyEgressRule rule, IPAddress destination)
+    /// <summary>`to` of an egress rule or `from` of an ingress one, for the far end's address.</summary>
+    private static bool PeersAllow(ClusterSnapshot snapshot, V1NetworkPolicy policy, IList<V1NetworkPolicyPeer>? peers, IPAddress destination)
     {
-        if (rule.To == null || rule.To.Count == 0) return true;
-        foreach (var peer in rule.To)
+        if (peers == null || peers.Count == 0) return true;
+        foreach (var peer in peers)
         {
             if (peer.IpBlock != null)
             {
@@ -78,10 +99,12 @@ public static class NaiveEgressSemantics
         return InCidr(destination, network, prefix) && !excepts.Any(x => InCidr(destination, x.Item1, x.Item2));
     }
 
-    private static bool PortsAllow(ClusterSnapshot snapshot, V1NetworkPolicyEgressRule rule, IPAddress destination, string protocol, int port)
+    /// <summary>A rule's ports; a named port means a port of <paramref name="owner"/> (the egress
+    /// destination pod, or the ingress pod itself).</summary>
+    private static bool PortsAllow(IList<V1NetworkPolicyPort>? ports, PodState? owner, string protocol, int port)
     {
-        if (rule.Ports == null || rule.Ports.Count == 0) return true;
-        foreach (var entry in rule.Ports)
+        if (ports == null || ports.Count == 0) return true;
+        foreach (var entry in ports)
         {
             string wanted = entry.Protocol ?? "TCP";
             if (wanted is not ("TCP" or "UDP" or "SCTP")) continue; // invalid entry
@@ -101,8 +124,7 @@ public static class NaiveEgressSemantics
                 continue;
             }
             if (entry.EndPort != null) continue;
-            var target = snapshot.Pods.FirstOrDefault(p => p.Addresses.Contains(destination));
-            if (target != null && wanted == protocol && target.Ports.Any(cp => cp.Name == value && cp.Protocol == protocol && cp.Port == port))
+            if (owner != null && wanted == protocol && owner.Ports.Any(cp => cp.Name == value && cp.Protocol == protocol && cp.Port == port))
                 return true;
         }
         return false;
