@@ -13,7 +13,8 @@ namespace CniEgress.Tests.Conformance;
 /// pods a, b, c in each (label pod=NAME) wired by the real plugin, each serving TCP and UDP 80
 /// and 81 (named containerPorts serve-80-tcp ...) from sockets this process holds in the pod's
 /// namespace; external hosts 203.0.113.10 and .11 on TEST-NET, routed from the node, serving
-/// the same ports and TCP 3306; the shipped agent in --manifests mode enforcing what the cases write.</summary>
+/// the same ports and TCP 3306 (ipMasq on: off-cluster traffic leaves with the node's address);
+/// the shipped agent in --manifests mode enforcing what the cases write; DEL of every pod at the end.</summary>
 public sealed class NetpolWorld : IDisposable
 {
     public static readonly string[] Namespaces = ["x", "y", "z"];
@@ -34,7 +35,7 @@ public sealed class NetpolWorld : IDisposable
 
     public NetpolWorld()
     {
-        node = new PolicyNode();
+        node = new PolicyNode(ipMasq: true);
         foreach (string pod in Pods)
         {
             var (ns, name) = Split(pod);
@@ -238,6 +239,12 @@ public sealed class NetpolWorld : IDisposable
     {
         stop.Cancel();
         foreach (var socket in listeners) socket.Dispose();
+        // DEL every pod, as the runtime does when it removes them.
+        foreach (var (pod, wired) in pods)
+        {
+            var (ns, name) = Split(pod);
+            node.RunPlugin("DEL", wired.Netns, ns, name);
+        }
         agent.Dispose();
         foreach (var handle in netns.Values) handle.Dispose();
         external.Dispose();

@@ -24,14 +24,17 @@ public sealed class PolicyNode : IDisposable
     private readonly List<PodNamespace> namespaces = [];
     private readonly List<Process> servers = [];
     private readonly string stateDir;
+    private readonly bool ipMasq;
     private readonly string subnet4;
     private readonly string subnet6;
     private readonly List<(string Name, Dictionary<string, string> Labels)> kubeNamespaces = [];
     private readonly List<PodState> pods = [];
     private readonly List<LocalPod> localPods = [];
 
-    public PolicyNode()
+    /// <param name="ipMasq">Masquerade pod traffic that leaves the node's pod subnets (the plugin's ipMasq).</param>
+    public PolicyNode(bool ipMasq = false)
     {
+        this.ipMasq = ipMasq;
         Sandbox.RequirePrivateNetworkNamespace();
         int n = Interlocked.Increment(ref counter) + Environment.ProcessId % 40 * 10;
         Node = new PodNamespace($"node{n}");
@@ -102,20 +105,29 @@ public sealed class PolicyNode : IDisposable
     }
 
     /// <summary>The plugin's config for this node (see <see cref="RunPlugin"/>).</summary>
-    public string PluginConfig(string policyAgent) => new JsonObject
+    public string PluginConfig(string policyAgent)
     {
-        ["cniVersion"] = "1.1.0",
-        ["name"] = "policy",
-        ["type"] = "cni-egress",
-        ["mtu"] = 1400,
-        ["stateDir"] = stateDir,
-        ["policyAgent"] = policyAgent,
-        ["ipam"] = new JsonObject
+        var config = new JsonObject
         {
+            ["cniVersion"] = "1.1.0",
+            ["name"] = "policy",
             ["type"] = "cni-egress",
-            ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = subnet4 }), new JsonArray(new JsonObject { ["subnet"] = subnet6 })),
-        },
-    }.ToJsonString();
+            ["mtu"] = 1400,
+            ["stateDir"] = stateDir,
+            ["policyAgent"] = policyAgent,
+            ["ipam"] = new JsonObject
+            {
+                ["type"] = "cni-egress",
+                ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = subnet4 }), new JsonArray(new JsonObject { ["subnet"] = subnet6 })),
+            },
+        };
+        if (ipMasq)
+        {
+            config["ipMasq"] = true;
+            config["clusterCIDRs"] = new JsonArray(subnet4, subnet6);
+        }
+        return config.ToJsonString();
+    }
 
     /// <summary>Execs the plugin in the node namespace as a runtime would, for a pod namespace.</summary>
     public ProcessRunner.Outcome RunPlugin(string command, PodNamespace pod, string ns, string name, string policyAgent = "off")
