@@ -214,6 +214,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         agent["node"] = settings.NodeName;
         agent["logGroup"] = settings.Ruleset.LogGroup;
         agent["pendingChanges"] = changed.Pending;
+        agent["ingressNotEnforced"] = new System.Text.Json.Nodes.JsonArray([.. reconciler.IngressNotEnforced.Select(k => (System.Text.Json.Nodes.JsonNode)k)]);
         var view = new Diagnostics.NodeView(reconciler.Compilation, desired, $"agent on node {settings.NodeName} ({source.Description})", agent);
         foreach (var query in queries)
         {

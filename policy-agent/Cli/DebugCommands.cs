@@ -117,6 +117,8 @@ public static class DebugCommands
         var kernel = status["kernel"]!;
         text.Append("kernel:  ").Append((bool)kernel["table"]! ? $"table inet {Nftables.EgressRuleset.Table}, {kernel["elements"]} elements" : $"no table inet {Nftables.EgressRuleset.Table}").Append('\n');
         foreach (var problem in status["problems"]!.AsArray()) text.Append("problem: ").Append(problem).Append('\n');
+        if (status["agent"]?["ingressNotEnforced"] is JsonArray { Count: > 0 } ingress)
+            text.Append("warning: ingress is not enforced yet; these policies isolate pods for ingress: ").Append(Join(ingress).Replace(",", ", ", StringComparison.Ordinal)).Append('\n');
         text.Append('\n');
         var table = new TextTable("POD", "INTERFACE", "ADDRESSES", "ISOLATED", "POLICIES");
         foreach (var pod in status["pods"]!.AsArray().OfType<JsonObject>())

@@ -72,4 +72,27 @@ public class ReconcilerTests
     {
         public void Apply(IReadOnlyList<CniEgress.Netlink.Nftables.NftElementChange> changes) { }
     }
+
+    [Fact]
+    public void A_policy_that_isolates_ingress_is_said_once_never_silently_ignored()
+    {
+        var said = new List<string>();
+        var reported = new List<PolicyProblem>();
+        var reconciler = new Reconciler(null, said.Add, reported.Add);
+        var noTypes = new V1NetworkPolicy
+        {
+            Metadata = new V1ObjectMeta { Name = "no-types", NamespaceProperty = "shop" },
+            Spec = new V1NetworkPolicySpec { PodSelector = new V1LabelSelector() },
+        };
+        var cluster = new ClusterObjects(new Dictionary<string, NamespaceState> { ["shop"] = Shop }, new Dictionary<string, PodState>(),
+            new Dictionary<string, V1NetworkPolicy> { ["shop/client-to-web"] = ClientToWeb, ["shop/no-types"] = noTypes });
+        reconciler.Apply(cluster, ByInterface());
+        reconciler.Apply(cluster, ByInterface());
+        Assert.Equal(["shop/no-types"], reconciler.IngressNotEnforced);
+        Assert.Single(said, l => l.Contains("networkpolicy shop/no-types isolates its pods for ingress (it has no policyTypes, which means Ingress)", StringComparison.Ordinal));
+        Assert.Equal("spec.policyTypes", Assert.Single(reported).Field);
+
+        reconciler.ApplyChanges(new ClusterChanges([], [], [new("shop/no-types", null)]), ByInterface());
+        Assert.Empty(reconciler.IngressNotEnforced);
+    }
 }
