@@ -31,6 +31,24 @@ public static class DesiredDataplaneText
         return text.ToString();
     }
 
+    /// <summary>The ingress side for people: each local pod's class (or "not isolated"), each class
+    /// with its policies and what it accepts (sources), then the problems.</summary>
+    public static string DescribeIngress(IngressDataplane ingress, IEnumerable<LocalPod> localPods)
+    {
+        var text = new StringBuilder();
+        foreach (var local in localPods.OrderBy(l => l.HostInterface, StringComparer.Ordinal))
+            Line(text, $"pod {local.HostInterface} ({local.Namespace}/{local.Name}): {(ingress.ClassOfInterface.TryGetValue(local.HostInterface, out var id) ? "class " + id : "not isolated")}");
+        foreach (var accepted in ingress.Classes.Values)
+        {
+            Line(text, $"class {accepted.Id}: {string.Join(", ", accepted.Policies)}");
+            // "tcp 3306: 10.0.0.5" reads "tcp 3306 from 10.0.0.5" on this side.
+            var lines = AllowedTraffic.Of(accepted).Lines().Select(l => l.Replace(": ", " from ", StringComparison.Ordinal)).ToList();
+            foreach (string line in lines.Count == 0 ? ["accepts nothing"] : lines) Line(text, "  " + line);
+        }
+        foreach (var problem in ingress.Problems) Line(text, $"problem: {problem}");
+        return text.ToString();
+    }
+
     private static string List(IEnumerable<string> items) => items.Any() ? string.Join(", ", items) : "(none)";
 
     private static void Line(StringBuilder text, string line) => text.Append(line).Append('\n');

@@ -79,9 +79,11 @@ public static class IngressCompiler
                     boxes.AddRange(sources.Select(s => new PortBox(s, named.Protocol, (ushort)declared.Port, (ushort)declared.Port)));
             }
         }
-        // The pod's own ports are part of the class: a named port opens a different number per pod.
+        // With a named port, the pod's own ports are part of the class: the name opens a different
+        // number per pod. Without one, pods selected by the same policies share a class.
         var keys = selecting.Select(p => p.Key).ToList();
-        string id = "i" + EgressClass.IdFor([.. keys, .. pod.Ports.Select(p => $"{p.Name}:{p.Port}/{p.Protocol}")])[1..];
+        bool usesNamedPorts = selecting.Any(p => p.Rules.Any(r => r.Ports?.OfType<NamedPort>().Any() == true));
+        string id = "i" + EgressClass.IdFor(usesNamedPorts ? [.. keys, .. pod.Ports.Select(p => $"{p.Name}:{p.Port}/{p.Protocol}")] : keys)[1..];
         return new EgressClass(id, keys, [.. AddressRange.Merge(anyPort)], [.. DisjointBoxes.Normalize(boxes)]);
     }
 

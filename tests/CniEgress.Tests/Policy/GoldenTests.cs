@@ -9,7 +9,7 @@ using Xunit;
 namespace CniEgress.Tests.Policy;
 
 /// <summary>Representative policies (Policy/Golden/*.yaml) compiled against one small cluster;
-/// the compiled state and the nft transaction must equal Policy/Golden/*.golden. After an
+/// the compiled state, the nft transaction and the compiled ingress classes must equal Policy/Golden/*.golden. After an
 /// intended change, regenerate with UPDATE_GOLDEN=1 and review the diff.</summary>
 public class GoldenTests
 {
@@ -21,9 +21,11 @@ public class GoldenTests
     {
         string yaml = File.ReadAllText(Path.Combine(GoldenDirectory(), name + ".yaml"));
         var policies = Manifests.LoadAll(yaml).OfType<V1NetworkPolicy>().ToList();
-        var desired = EgressCompiler.Compile(Cluster(policies));
+        var cluster = Cluster(policies);
+        var desired = EgressCompiler.Compile(cluster);
         string actual = "# compiled\n" + DesiredDataplaneText.Describe(desired)
-            + "\n# nft -f (one transaction)\n" + EgressRuleset.FullSync(desired, SlotAllocator.Fresh(desired), []);
+            + "\n# nft -f (one transaction)\n" + EgressRuleset.FullSync(desired, SlotAllocator.Fresh(desired), [])
+            + "\n# ingress, compiled (not enforced yet)\n" + DesiredDataplaneText.DescribeIngress(IngressCompiler.Compile(cluster), cluster.LocalPods);
         string path = Path.Combine(GoldenDirectory(), name + ".golden");
         if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1") File.WriteAllText(path, actual);
         Assert.True(File.Exists(path), $"{path} is missing: run with UPDATE_GOLDEN=1 and review it");
