@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using CniEgress.PolicyAgent.Sources;
 using CniEgress.State;
 using PacketDotNet;
@@ -17,24 +16,19 @@ public static class CaptureCommand
     {
         var pod = new Option<string>("--pod") { Description = "the pod: NAMESPACE/POD (on this node)", Required = true };
         var write = new Option<string>("--write", "-w") { Description = "also write the packets to this pcap file (tcpdump -r, Wireshark)" };
-        var count = new Option<int?>("--count", "-c") { Description = "stop after this many packets" };
-        var duration = new Option<double?>("--duration", "-d") { Description = "stop after this many seconds" };
+        var bounds = new WatchBounds("packets");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "print no packet lines (with -w)" };
         var output = new Option<string>("--output", "-o") { Description = "table (a line per packet) or json (an object per packet, per line)", DefaultValueFactory = _ => "table" }.AcceptOnlyFromAmong("table", "json");
         var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
         var filter = new Argument<string[]>("filter") { Description = "a pcap filter expression, as for tcpdump (e.g. tcp port 80)", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("capture", "packets on a pod's host veth, with a pcap filter; -w writes a pcap file; bounded by --count/--duration or Ctrl-C") { pod, write, count, duration, quiet, output, stateDir, filter };
-        command.Validators.Add(result =>
-        {
-            if (result.GetResult(count) != null && result.GetValue(count) is not > 0) result.AddError("--count must be at least 1");
-            if (result.GetResult(duration) != null && result.GetValue(duration) is not > 0) result.AddError("--duration must be more than 0 seconds");
-        });
+        var command = new Command("capture", "packets on a pod's host veth, with a pcap filter; -w writes a pcap file; bounded by --count/--duration or Ctrl-C") { pod, write, quiet, output, stateDir, filter };
+        bounds.AddTo(command);
         command.SetAction(parsed => DebugCommands.Guard(() =>
         {
             string iface = HostInterface(parsed.GetValue(stateDir)!, parsed.GetValue(pod)!);
             string expression = string.Join(' ', parsed.GetValue(filter) ?? []);
-            return Capture(iface, expression, parsed.GetValue(write), parsed.GetValue(count),
-                parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null, parsed.GetValue(quiet), parsed.GetValue(output) == "json");
+            using var limit = bounds.Start(parsed);
+            return Capture(iface, expression, parsed.GetValue(write), limit, parsed.GetValue(quiet), parsed.GetValue(output) == "json");
         }));
         return command;
     }
@@ -50,15 +44,11 @@ public static class CaptureCommand
         return interfaces[0];
     }
 
-    private static int Capture(string iface, string expression, string? file, int? count, TimeSpan? duration, bool quiet, bool json)
+    private static int Capture(string iface, string expression, string? file, WatchLimit limit, bool quiet, bool json)
     {
-        using var done = new ManualResetEventSlim();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; done.Set(); });
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; done.Set(); });
         using var device = PcapDevices.Interface(iface);
         CaptureFileWriterDevice? writer = null;
         var gate = new Lock();
-        int seen = 0;
         try
         {
             device.Open(new DeviceConfiguration { ReadTimeout = 100, Immediate = true, Snaplen = 65535 });
@@ -74,26 +64,26 @@ public static class CaptureCommand
             {
                 lock (gate)
                 {
-                    if (done.IsSet) return;
+                    if (limit.IsDone) return;
                     var raw = capture.GetPacket();
                     writer?.Write(raw);
                     if (!quiet) Console.Out.WriteLine(json ? PacketLine.Of(raw).ToJson() : PacketLine.Of(raw).ToString());
-                    if (count is { } max && ++seen >= max) done.Set();
+                    limit.Counted();
                 }
             };
             device.StartCapture();
-            done.Wait(duration ?? Timeout.InfiniteTimeSpan);
+            limit.Wait();
             device.StopCapture();
         }
         catch (PcapException e)
         {
-            throw new CliException($"cannot capture on {iface}: {e.Message}" + (Environment.UserName == "root" ? "" : " (run as root)"));
+            throw new CliException($"cannot capture on {iface}: {e.Message}");
         }
         finally
         {
             lock (gate) writer?.Close();
         }
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{seen} packet(s)"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{limit.Seen} packet(s)"));
         return ExitCodes.Ok;
     }
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using CniEgress.Net;
 using CniEgress.PolicyAgent.Diagnostics;
@@ -22,16 +21,11 @@ public static class FlowsCommand
         var ns = new Option<string>("--namespace", "-n") { Description = "only pods of this namespace" };
         var pod = new Option<string>("--pod") { Description = "only this pod (NAMESPACE/POD)" };
         var to = new Option<string>("--to") { Description = "only flows to this address or CIDR" };
-        var count = new Option<int?>("--count", "-c") { Description = "stop after this many flows" };
-        var duration = new Option<double?>("--duration", "-d") { Description = "stop after this many seconds" };
+        var bounds = new WatchBounds("flows");
         var group = new Option<int>("--log-group") { Description = "the agent's --log-group: the taps are the next two groups", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
-        var command = new Command("flows", "live denied (and allowed) connections of this node's pods, with the policy that decided; Ctrl-C ends it") { verdict, ns, pod, to, count, duration, group };
+        var command = new Command("flows", "live denied (and allowed) connections of this node's pods, with the policy that decided; Ctrl-C ends it") { verdict, ns, pod, to, group };
         common.AddTo(command);
-        command.Validators.Add(result =>
-        {
-            if (result.GetResult(count) != null && result.GetValue(count) is not > 0) result.AddError("--count must be at least 1");
-            if (result.GetResult(duration) != null && result.GetValue(duration) is not > 0) result.AddError("--duration must be more than 0 seconds");
-        });
+        bounds.AddTo(command);
         command.SetAction(parsed => DebugCommands.Guard(() =>
         {
             var filter = new FlowFilter(parsed.GetValue(ns), parsed.GetValue(pod), ParseRange(parsed.GetValue(to)));
@@ -41,8 +35,8 @@ public static class FlowsCommand
             if (which is "denied" or "any") groups.Add(options.DeniedTap);
             if (which is "allowed" or "any") groups.Add(options.AllowedTap);
             CheckGroups(groups, options.LogGroup);
-            using var watch = new FlowWatch(common.Access(parsed), filter, common.Json(parsed));
-            return watch.Run(groups, parsed.GetValue(count), parsed.GetValue(duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+            using var limit = bounds.Start(parsed);
+            return new FlowWatch(common.Access(parsed), filter, common.Json(parsed), limit).Run(groups);
         }));
         return command;
     }
@@ -74,29 +68,21 @@ public static class FlowsCommand
     }
 
     /// <summary>One watch: the taps' packets, deduplicated per connection, explained, printed.</summary>
-    private sealed class FlowWatch(NodeAccess access, FlowFilter filter, bool json) : IDisposable
+    private sealed class FlowWatch(NodeAccess access, FlowFilter filter, bool json, WatchLimit limit)
     {
         private readonly Lock gate = new();
         private readonly InterfaceNames interfaceNames = new();
         private readonly Dictionary<string, long> recent = new(StringComparer.Ordinal);
         private readonly Dictionary<string, string> reasons = new(StringComparer.Ordinal);
-        private readonly ManualResetEventSlim done = new();
         private Dictionary<string, string> podOfInterface = new(StringComparer.Ordinal);
         private long podsReadAt;
-        private int shown;
-        private int? limit;
 
-        public void Dispose() => done.Dispose();
-
-        public int Run(List<int> groups, int? count, TimeSpan? duration)
+        public int Run(List<int> groups)
         {
-            limit = count;
             ReadPods();
             if (access.Offline != null) Console.Error.WriteLine($"note: {access.Offline}; pods and reasons are computed here");
             if (!json) Console.Out.WriteLine(Row("TIME", "POD", "DESTINATION", "VERDICT", "REASON"));
             var devices = new List<ICaptureDevice>();
-            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; done.Set(); });
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; done.Set(); });
             try
             {
                 foreach (int group in groups)
@@ -108,11 +94,11 @@ public static class FlowsCommand
                     devices.Add(device);
                 }
                 Console.Error.WriteLine($"watching NFLOG group(s) {string.Join(", ", groups)}");
-                done.Wait(duration ?? Timeout.InfiniteTimeSpan);
+                limit.Wait();
             }
             catch (PcapException e)
             {
-                throw new CliException($"cannot read NFLOG group {string.Join("/", groups)}: {e.Message}" + (Environment.UserName == "root" ? "" : " (run as root)"));
+                throw new CliException($"cannot read NFLOG group {string.Join("/", groups)}: {e.Message}");
             }
             finally
             {
@@ -131,7 +117,7 @@ public static class FlowsCommand
             if (record == null || FlowTuple.Of(record.Payload) is not { } flow) return;
             lock (gate)
             {
-                if (done.IsSet) return;
+                if (limit.IsDone) return;
                 string iface = interfaceNames.Of(record.InputInterface);
                 string key = $"{iface} {flow}";
                 long now = Stopwatch.GetTimestamp();
@@ -145,7 +131,7 @@ public static class FlowsCommand
                 bool allowed = record.Prefix.StartsWith(EgressRuleset.AllowPrefix, StringComparison.Ordinal);
                 string reason = Reason(pod, flow, allowed, record.Prefix);
                 Print(pod, iface, flow, allowed, reason);
-                if (limit is { } max && ++shown >= max) done.Set();
+                limit.Counted();
             }
         }
 

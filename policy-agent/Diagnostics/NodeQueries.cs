@@ -150,8 +150,7 @@ public static class NodeQueries
     {
         if (flow.Port is { } port)
             return new(DataplaneVerdict.Allows(dataplane, flow.HostInterface, flow.Source, flow.Destination, flow.Protocol, port), []);
-        if (!dataplane.PodSources.Any(s => s.HostInterface == flow.HostInterface && s.Address.Equals(flow.Source)))
-            return new(false, []);
+        if (!DataplaneVerdict.SourcePermitted(dataplane, flow.HostInterface, flow.Source)) return new(false, []);
         if (!dataplane.ClassOfInterface.TryGetValue(flow.HostInterface, out var id)) return new(true, ["every port"]);
         var allowed = AllowedTraffic.Of(dataplane.Classes[id]);
         List<string> ports = allowed.AnyPort.Any(r => r.Contains(flow.Destination)) ? ["every port"]

@@ -9,12 +9,18 @@ public static class DataplaneVerdict
 {
     public static bool Allows(DesiredDataplane dataplane, string hostInterface, IPAddress source, IPAddress destination, byte protocol, int port)
     {
-        var mine = dataplane.PodSources.Where(s => s.HostInterface == hostInterface).ToList();
-        if (mine.Count > 0 && !mine.Any(s => s.Address.Equals(source))) return false;
+        if (!SourcePermitted(dataplane, hostInterface, source)) return false;
         if (!dataplane.ClassOfInterface.TryGetValue(hostInterface, out var id)) return true;
         var egress = dataplane.Classes[id];
         if (egress.AnyTraffic.Any(r => r.Contains(destination))) return true;
         return egress.Ports.Any(b => b.Contains(destination, protocol, port));
+    }
+
+    /// <summary>The anti-spoofing step: an interface with known sources may only use those.</summary>
+    public static bool SourcePermitted(DesiredDataplane dataplane, string hostInterface, IPAddress source)
+    {
+        var mine = dataplane.PodSources.Where(s => s.HostInterface == hostInterface).ToList();
+        return mine.Count == 0 || mine.Any(s => s.Address.Equals(source));
     }
 
     public static bool IsIPv6(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6;

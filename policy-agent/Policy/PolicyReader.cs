@@ -9,22 +9,31 @@ namespace CniEgress.PolicyAgent.Policy;
 /// allows nothing; it never throws.</summary>
 public static class PolicyReader
 {
-    public static EgressPolicy Read(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
+    /// <summary>What both sides of a policy start from: its key, namespace, spec, the problem
+    /// reporter and the compiled podSelector (null when invalid: every pod of the namespace).</summary>
+    private sealed record Common(string Key, string Namespace, V1NetworkPolicySpec Spec, Action<PolicyFieldException> Report, LabelSelectorMatcher? PodSelector);
+
+    private static Common Begin(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
     {
         string ns = policy.Metadata?.NamespaceProperty ?? "default";
         string key = $"{ns}/{policy.Metadata?.Name}";
-        var spec = policy.Spec ?? new V1NetworkPolicySpec();
         void Report(PolicyFieldException e) => problems.Add(new PolicyProblem(key, e.Field, e.Problem));
-
+        var spec = policy.Spec ?? new V1NetworkPolicySpec();
         LabelSelectorMatcher? podSelector = null;
         try { podSelector = LabelSelectorMatcher.Compile(spec.PodSelector ?? new V1LabelSelector(), "spec.podSelector"); }
         catch (PolicyFieldException e) { Report(e); }
+        return new(key, ns, spec, Report, podSelector);
+    }
+
+    public static EgressPolicy Read(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
+    {
+        var (key, ns, spec, report, podSelector) = Begin(policy, problems);
 
         bool isolates;
         var unknownTypes = (spec.PolicyTypes ?? []).Where(t => t is not ("Ingress" or "Egress")).ToList();
         if (unknownTypes.Count > 0)
         {
-            Report(new PolicyFieldException("spec.policyTypes", $"unknown type '{unknownTypes[0]}' (Ingress, Egress)"));
+            report(new PolicyFieldException("spec.policyTypes", $"unknown type '{unknownTypes[0]}' (Ingress, Egress)"));
             isolates = true; // fail closed: the author meant to isolate something
         }
         else
@@ -34,7 +43,7 @@ public static class PolicyReader
 
         var rules = new List<PolicyRule>();
         for (int r = 0; r < (spec.Egress?.Count ?? 0); r++)
-            rules.Add(ReadRule(spec.Egress![r].To, spec.Egress[r].Ports, "to", ns, $"spec.egress[{r}]", Report));
+            rules.Add(ReadRule(spec.Egress![r].To, spec.Egress[r].Ports, "to", ns, $"spec.egress[{r}]", report));
         return new EgressPolicy(key, ns, podSelector, isolates, rules);
     }
 
@@ -42,18 +51,13 @@ public static class PolicyReader
     /// unknown policyType isolates (fail closed), as on the egress side.</summary>
     public static IngressPolicy? ReadIngress(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
     {
-        string ns = policy.Metadata?.NamespaceProperty ?? "default";
-        string key = $"{ns}/{policy.Metadata?.Name}";
         var spec = policy.Spec ?? new V1NetworkPolicySpec();
-        void Report(PolicyFieldException e) => problems.Add(new PolicyProblem(key, e.Field, e.Problem));
         bool unknownType = (spec.PolicyTypes ?? []).Any(t => t is not ("Ingress" or "Egress"));
         if (!unknownType && !EffectivePolicyTypes.IsolatesIngress(spec)) return null;
-        LabelSelectorMatcher? podSelector = null;
-        try { podSelector = LabelSelectorMatcher.Compile(spec.PodSelector ?? new V1LabelSelector(), "spec.podSelector"); }
-        catch (PolicyFieldException e) { Report(e); }
+        var (key, ns, _, report, podSelector) = Begin(policy, problems);
         var rules = new List<PolicyRule>();
         for (int r = 0; r < (spec.Ingress?.Count ?? 0); r++)
-            rules.Add(ReadRule(spec.Ingress![r].FromProperty, spec.Ingress[r].Ports, "from", ns, $"spec.ingress[{r}]", Report));
+            rules.Add(ReadRule(spec.Ingress![r].FromProperty, spec.Ingress[r].Ports, "from", ns, $"spec.ingress[{r}]", report));
         return new IngressPolicy(key, ns, podSelector, rules);
     }
 

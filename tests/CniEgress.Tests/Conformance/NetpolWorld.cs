@@ -47,7 +47,7 @@ public sealed class NetpolWorld : IDisposable
         foreach (string address in Externals) Serve(external, address, address, [.. Ports, 3306]);
         folder = Path.Combine(node.StateDir, "manifests");
         Directory.CreateDirectory(folder);
-        Write(DefaultNamespaceLabels(), DefaultPodLabels(), []);
+        WriteFile(DefaultNamespaceLabels(), DefaultPodLabels(), []);
         agent = AgentProcess.StartNative(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--status-address", "");
         if (!agent.WaitForLog("applied", TimeSpan.FromSeconds(30))) throw new InvalidOperationException("agent did not start: " + agent.Log);
     }
@@ -67,12 +67,8 @@ public sealed class NetpolWorld : IDisposable
     /// step) and waits, bounded, until it has applied them and gone quiet.</summary>
     public void Write(Dictionary<string, Dictionary<string, string>> namespaceLabels, Dictionary<string, Dictionary<string, string>> podLabels, IEnumerable<JsonNode> policies)
     {
-        string text = ClusterYaml(namespaceLabels, podLabels) + string.Concat(policies.Select(p => "---\n" + Resolve(p.ToJsonString()) + "\n"));
-        if (text == written) return;
         int before = AppliedLines();
-        Replace("world.yaml", text);
-        written = text;
-        if (agent == null) return;
+        if (!WriteFile(namespaceLabels, podLabels, policies)) return;
         if (!Wait.Until(() => AppliedLines() > before, TimeSpan.FromSeconds(10)))
             throw new InvalidOperationException("the agent did not apply the step: " + agent.Log);
         // Quiet for 300 ms: nothing of this step is still on its way to the kernel.
@@ -85,7 +81,17 @@ public sealed class NetpolWorld : IDisposable
         if (problems.Count > 0) throw new InvalidOperationException("the agent skipped a manifest: " + string.Join("\n", problems));
     }
 
-    private int AppliedLines() => agent?.Log.Split('\n').Count(l => l.Contains("applied", StringComparison.Ordinal)) ?? 0;
+    /// <summary>False when the folder already says exactly this.</summary>
+    private bool WriteFile(Dictionary<string, Dictionary<string, string>> namespaceLabels, Dictionary<string, Dictionary<string, string>> podLabels, IEnumerable<JsonNode> policies)
+    {
+        string text = ClusterYaml(namespaceLabels, podLabels) + string.Concat(policies.Select(p => "---\n" + Resolve(p.ToJsonString()) + "\n"));
+        if (text == written) return false;
+        Replace("world.yaml", text);
+        written = text;
+        return true;
+    }
+
+    private int AppliedLines() => agent.Log.Split('\n').Count(l => l.Contains("applied", StringComparison.Ordinal));
 
     /// <summary>Every cell of one table: can FROM (a pod) open a connection to TO's port (TO: a pod
     /// or an external address; TCP: connect and read the server's reply; UDP: a datagram
