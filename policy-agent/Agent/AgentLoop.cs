@@ -7,7 +7,7 @@ using CniEgress.State;
 namespace CniEgress.PolicyAgent.Agent;
 
 /// <summary>How `egress-agent run` was asked to work.</summary>
-public sealed record AgentSettings(string NodeName, string StateDir, EgressRuleset.Options Ruleset)
+public sealed record AgentSettings(string NodeName, string StateDir, NftRuleset.Options Ruleset)
 {
     /// <summary>The offline source; when null the Kubernetes API is (<see cref="Kubeconfig"/>, or in-cluster).</summary>
     public string? ManifestFolder { get; init; }
@@ -45,7 +45,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             ? new ManifestSource(settings.ManifestFolder)
             : new KubernetesSource(KubernetesSource.Configuration(settings.Kubeconfig), settings.NodeName, log);
         var nft = new NftCommand("nft");
-        var reconciler = new Reconciler(new EgressDataplane(nft, new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
+        var reconciler = new Reconciler(new NftDataplane(nft, new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
         source.Start(changed.Raise);
         using var attachmentWatcher = FolderWatcher.Watch(store.Directory, changed.Raise);
         var attachments = new LocalAttachments(store);
@@ -119,7 +119,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
             drift.AfterSync(reconciler.FullSyncs); // a full sync since (an ADD that grew the pool) wrote more rules
             if (drift.Check() is { } wrong)
             {
-                log($"table inet {EgressRuleset.Table} {wrong}: full sync");
+                log($"table inet {NftRuleset.Table} {wrong}: full sync");
                 reconciler.Resync();
                 metrics.DriftRepaired();
                 drift.AfterSync(reconciler.FullSyncs);
@@ -138,7 +138,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         try
         {
             int stopped = ConntrackSweeper.Sweep(desired, conntrack.List(),
-                flow => conntrack.SetMark(flow, EgressRuleset.DeniedFlowMark, EgressRuleset.DeniedFlowMark));
+                flow => conntrack.SetMark(flow, NftRuleset.DeniedFlowMark, NftRuleset.DeniedFlowMark));
             metrics.FlowsStopped(stopped);
             if (stopped > 0) log($"stopped {stopped} established connection(s) that the policies now deny");
         }
@@ -214,7 +214,6 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         agent["node"] = settings.NodeName;
         agent["logGroup"] = settings.Ruleset.LogGroup;
         agent["pendingChanges"] = changed.Pending;
-        agent["ingressNotEnforced"] = new System.Text.Json.Nodes.JsonArray([.. reconciler.IngressNotEnforced.Select(k => (System.Text.Json.Nodes.JsonNode)k)]);
         var view = new Diagnostics.NodeView(reconciler.Compilation, desired, $"agent on node {settings.NodeName} ({source.Description})", agent);
         foreach (var query in queries)
         {
@@ -232,7 +231,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
 
     private static AuditView ViewFor(Reconciler reconciler) => new(
         reconciler.Local.Values.ToDictionary(l => l.HostInterface, l => $"{l.Namespace}/{l.Name}", StringComparer.Ordinal),
-        reconciler.Slots?.Placed.Values.ToDictionary(p => p.Chain, p => p.Class.Policies, StringComparer.Ordinal) ?? new Dictionary<string, IReadOnlyList<string>>());
+        reconciler.Slots?.Placed.ToDictionary(p => p.Chain, p => p.Class.Policies, StringComparer.Ordinal) ?? new Dictionary<string, IReadOnlyList<string>>());
 
     private void Measure(Reconciler reconciler, TimeSpan latency, bool full, int? policies)
     {

@@ -9,9 +9,9 @@ public sealed record AuditView(IReadOnlyDictionary<string, string> PodOfInterfac
     public static readonly AuditView Empty = new(new Dictionary<string, string>(), new Dictionary<string, IReadOnlyList<string>>());
 }
 
-/// <summary>The audit log of denied egress: reads the ruleset's NFLOG group (rate limited in the
-/// kernel) and writes one line per denied packet naming the pod, the destination, the protocol
-/// and port, and the policies that isolate the pod without allowing it.</summary>
+/// <summary>The audit log of denied connections: reads the ruleset's NFLOG group (rate limited in
+/// the kernel) and writes one line per denied packet naming the side, the pod, the peer, the
+/// protocol and port, and the policies that isolate the pod without allowing it.</summary>
 public sealed class AuditLog : IDisposable
 {
     private readonly Action<string> log;
@@ -50,16 +50,27 @@ public sealed class AuditLog : IDisposable
         }
     }
 
-    private string Describe(NflogPacket packet) => Describe(view, interfaceNames.Of(packet.InputInterfaceIndex), packet);
+    /// <summary>The pod is the packet's input interface on egress, its output interface on ingress.</summary>
+    private string Describe(NflogPacket packet)
+    {
+        bool ingress = Nftables.SlotNames.DirectionOf(Chain(packet)) == Policy.Direction.Ingress;
+        return Describe(view, interfaceNames.Of(ingress ? packet.OutputInterfaceIndex : packet.InputInterfaceIndex), packet);
+    }
 
-    /// <summary>"denied egress: ns/pod (ceg…) -> 203.0.113.10:80/tcp; isolated by ns/policy, which allow nothing of the kind".</summary>
+    /// <summary>"denied egress: ns/pod (ceg…) -> 203.0.113.10:80/tcp; isolated by ns/policy, which allow nothing of the kind",
+    /// or "denied ingress: ns/pod (ceg…) <- 203.0.113.10 to :80/tcp; ...".</summary>
     public static string Describe(AuditView current, string iface, NflogPacket packet)
     {
         string pod = current.PodOfInterface.TryGetValue(iface, out var known) ? known : "unknown pod";
-        string chain = packet.Prefix.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) ?? "";
+        string chain = Chain(packet);
         string policies = current.PoliciesOfChain.TryGetValue(chain, out var list) ? string.Join(", ", list) : "(class " + chain + ")";
-        return $"denied egress: {pod} ({iface}) -> {Destination(packet.Payload)}; isolated by {policies}, which allow nothing of the kind";
+        string what = Nftables.SlotNames.DirectionOf(chain) == Policy.Direction.Ingress
+            ? $"denied ingress: {pod} ({iface}) <- {Diagnostics.FlowTuple.Of(packet.Payload)?.Source.ToString() ?? "?"} to {Destination(packet.Payload)}"
+            : $"denied egress: {pod} ({iface}) -> {Destination(packet.Payload)}";
+        return $"{what}; isolated by {policies}, which allow nothing of the kind";
     }
+
+    private static string Chain(NflogPacket packet) => packet.Prefix.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) ?? "";
 
     /// <summary>address:port/protocol from the packet's network and transport headers.</summary>
     public static string Destination(byte[] payload) => Diagnostics.FlowTuple.Of(payload)?.DestinationText ?? "?";

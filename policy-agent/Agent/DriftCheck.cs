@@ -17,15 +17,15 @@ public sealed class DriftCheck(NftablesNetlinkClient nftables)
     {
         if (fullSyncs == countedAtSync) return;
         countedAtSync = fullSyncs;
-        rules = nftables.CountRules(NftFamily.Inet, EgressRuleset.Table);
+        rules = nftables.CountRules(NftFamily.Inet, NftRuleset.Table);
     }
 
     /// <summary>Null when the table is as written; else what is wrong with it.</summary>
     public string? Check()
     {
-        if (!nftables.TableExists(NftFamily.Inet, EgressRuleset.Table)) return "is gone (someone deleted it)";
+        if (!nftables.TableExists(NftFamily.Inet, NftRuleset.Table)) return "is gone (someone deleted it)";
         if (countedAtSync < 0) return null;
-        int now = nftables.CountRules(NftFamily.Inet, EgressRuleset.Table);
+        int now = nftables.CountRules(NftFamily.Inet, NftRuleset.Table);
         return now == rules ? null : $"holds {now} rules where {rules} were written (someone flushed or edited it)";
     }
 }

@@ -10,23 +10,22 @@ namespace CniEgress.PolicyAgent.Agent;
 /// one object by object, only the changed objects are told to the compiler, and the dataplane
 /// applies the difference (a full sync the first time).</summary>
 /// <param name="dataplane">Null: compile only (the debug CLI's offline view, which must never write).</param>
-public sealed class Reconciler(EgressDataplane? dataplane, Action<string> log, Action<PolicyProblem>? report = null)
+public sealed class Reconciler(NftDataplane? dataplane, Action<string> log, Action<PolicyProblem>? report = null)
 {
-    private readonly EgressCompilation compilation = new();
+    private readonly PolicyCompilation compilation = new();
     // The cluster as last applied; owned here, changed in place by watch events.
     private Dictionary<string, NamespaceState> namespaces = new(StringComparer.Ordinal);
     private Dictionary<string, PodState> pods = new(StringComparer.Ordinal);
     private Dictionary<string, V1NetworkPolicy> policies = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, LocalPod> local = new Dictionary<string, LocalPod>();
     private HashSet<string> reportedProblems = new(StringComparer.Ordinal);
-    private readonly SortedSet<string> ingressPolicies = new(StringComparer.Ordinal);
     private bool synced;
 
     /// <summary>Where each class sits in the table (for logs and the CLI).</summary>
-    public Nftables.SlotAllocator? Slots => dataplane?.Slots;
+    public Nftables.SlotPools? Slots => dataplane?.Slots;
 
     /// <summary>The compiler's state, for the debug CLI's questions (explain).</summary>
-    public EgressCompilation Compilation => compilation;
+    public PolicyCompilation Compilation => compilation;
 
     /// <summary>What the kernel was last told to hold.</summary>
     public DesiredDataplane? Desired { get; private set; }
@@ -48,8 +47,6 @@ public sealed class Reconciler(EgressDataplane? dataplane, Action<string> log, A
         namespaces = new(next.Namespaces, StringComparer.Ordinal);
         pods = new(next.Pods, StringComparer.Ordinal);
         policies = new(next.Policies, StringComparer.Ordinal);
-        foreach (string key in ingressPolicies.Where(k => !policies.ContainsKey(k)).ToList()) ingressPolicies.Remove(key);
-        foreach (var (key, policy) in policies) NoteIngress(key, policy);
         return ApplyLocal(nextLocal, changes);
     }
 
@@ -57,10 +54,6 @@ public sealed class Reconciler(EgressDataplane? dataplane, Action<string> log, A
     public bool HasCluster => synced;
 
     public int PolicyCount => policies.Count;
-
-    /// <summary>Policies that isolate pods for ingress, which this version does not enforce: each
-    /// is logged (and reported as a Warning Event) once, and `status` lists them, so it is never silent.</summary>
-    public IReadOnlyCollection<string> IngressNotEnforced => ingressPolicies;
 
     /// <summary>True when a source has reported the pod.</summary>
     public bool KnowsPod(string ns, string name) => pods.ContainsKey(ClusterObjects.Key(ns, name));
@@ -76,11 +69,7 @@ public sealed class Reconciler(EgressDataplane? dataplane, Action<string> log, A
         foreach (var (key, pod) in changed.Pods)
             changes += One(pods, key, pod, Describe, p => compilation.SetPod(WithLocalAddresses(p, byPod)), k => compilation.RemovePod(Namespace(k), Name(k)));
         foreach (var (key, policy) in changed.Policies)
-        {
             changes += One(policies, key, policy, p => k8s.KubernetesJson.Serialize(p), compilation.SetPolicy, k => compilation.RemovePolicy(Namespace(k), Name(k)));
-            if (policy == null) ingressPolicies.Remove(key);
-            else NoteIngress(key, policy);
-        }
         return ApplyLocal(nextLocal, changes);
     }
 
@@ -169,21 +158,6 @@ public sealed class Reconciler(EgressDataplane? dataplane, Action<string> log, A
             changes++;
         }
         return changes;
-    }
-
-    /// <summary>An ingress-isolating policy is said once, when it first appears as one.</summary>
-    private void NoteIngress(string key, V1NetworkPolicy policy)
-    {
-        var spec = policy.Spec ?? new V1NetworkPolicySpec();
-        if (!EffectivePolicyTypes.IsolatesIngress(spec))
-        {
-            ingressPolicies.Remove(key);
-            return;
-        }
-        if (!ingressPolicies.Add(key)) return;
-        string why = spec.PolicyTypes is { Count: > 0 } ? "its policyTypes include Ingress" : "it has no policyTypes, which means Ingress";
-        log($"networkpolicy {key} isolates its pods for ingress ({why}); cni-egress does not enforce ingress yet: traffic into those pods is not restricted");
-        report?.Invoke(new PolicyProblem(key, "spec.policyTypes", "Ingress is not enforced by cni-egress yet: traffic into the selected pods is not restricted"));
     }
 
     private void ReportProblems(DesiredDataplane desired)

@@ -30,7 +30,7 @@ public static class AgentCommands
         var node = new Option<string>("--node-name") { Description = "this node's name", Required = true };
         var stateDir = new Option<string>("--state-dir") { Description = "the CNI plugin's stateDir (attachment records)", DefaultValueFactory = _ => "/run/cni-egress" };
         var reject = new Option<bool>("--reject") { Description = "reject denied connections (TCP reset, ICMP admin-prohibited) instead of dropping them" };
-        var logGroup = new Option<int>("--log-group") { Description = "NFLOG group for denied packets", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
+        var logGroup = new Option<int>("--log-group") { Description = "NFLOG group for denied packets", DefaultValueFactory = _ => NftRuleset.DefaultLogGroup };
         var json = new Option<bool>("--log-json") { Description = "log one JSON object per line ({\"time\", \"msg\"}) for log collectors" };
         var status = new Option<string>("--status-address") { Description = "host:port for /healthz, /readyz and /metrics (empty: none)", DefaultValueFactory = _ => "127.0.0.1:9765" };
         var verify = new Option<double>("--verify-interval") { Description = "seconds between checks that the kernel still holds our table and all its rules (drift is repaired by a full sync)", DefaultValueFactory = _ => 10 };
@@ -45,7 +45,7 @@ public static class AgentCommands
         command.SetAction(parsed =>
         {
             var settings = new AgentSettings(parsed.GetValue(node)!, parsed.GetValue(stateDir)!,
-                new EgressRuleset.Options(Reject: parsed.GetValue(reject), LogGroup: parsed.GetValue(logGroup)))
+                new NftRuleset.Options(Reject: parsed.GetValue(reject), LogGroup: parsed.GetValue(logGroup)))
             {
                 StatusAddress = parsed.GetValue(status) is { Length: > 0 } address ? address : null,
                 ManifestFolder = parsed.GetValue(manifests),
@@ -63,17 +63,17 @@ public static class AgentCommands
 
     private static Command Cleanup()
     {
-        var command = new Command("cleanup", $"remove everything the agent created on this node (table inet {EgressRuleset.Table})");
+        var command = new Command("cleanup", $"remove everything the agent created on this node (table inet {NftRuleset.Table})");
         command.SetAction(_ => Guarded(() =>
         {
             using var nftables = CniEgress.Netlink.Nftables.NftablesNetlinkClient.Open();
-            if (!nftables.TableExists(CniEgress.Netlink.Nftables.NftFamily.Inet, EgressRuleset.Table))
+            if (!nftables.TableExists(CniEgress.Netlink.Nftables.NftFamily.Inet, NftRuleset.Table))
             {
-                Log($"table inet {EgressRuleset.Table} is not there: nothing to remove");
+                Log($"table inet {NftRuleset.Table} is not there: nothing to remove");
                 return 0;
             }
-            new NftCommand("nft").Apply($"delete table inet {EgressRuleset.Table}\n");
-            Log($"removed table inet {EgressRuleset.Table}");
+            new NftCommand("nft").Apply($"delete table inet {NftRuleset.Table}\n");
+            Log($"removed table inet {NftRuleset.Table}");
             return 0;
         }));
         return command;

@@ -47,10 +47,10 @@ public static class DebugCommands
     public static Command Explain()
     {
         var common = new Common();
-        var from = new Option<string>("--from") { Description = "the pod the flow starts from: NAMESPACE/POD (on this node)", Required = true };
+        var from = new Option<string>("--from") { Description = "where the flow starts: NAMESPACE/POD or an ADDRESS (the flow's source or its destination must be a pod of this node)", Required = true };
         var to = new Option<string>("--to") { Description = "ADDRESS[:PORT[/PROTO]] or NAMESPACE/POD[:PORT[/PROTO]] ([v6]:PORT for IPv6); tcp by default; without a port: which ports are open", Required = true };
         var kernel = new Option<bool>("--kernel") { Description = "also evaluate the flow against the live kernel sets and say whether they agree" };
-        var command = new Command("explain", "whether a pod may open a connection, the policy rule that allows it, or why every candidate rule does not") { from, to, kernel };
+        var command = new Command("explain", "whether a connection from or to a pod of this node is allowed (its source's egress, its destination's ingress), the rule that allows it, or why every candidate rule does not") { from, to, kernel };
         common.AddTo(command);
         command.SetAction(parsed => Guard(() =>
         {
@@ -115,27 +115,32 @@ public static class DebugCommands
                 .Append(agent["driftRepairs"]).Append(" drift repairs, ").Append(agent["pendingChanges"] is JsonNode p && (bool)p ? "changes pending" : "nothing pending").Append('\n');
         }
         var kernel = status["kernel"]!;
-        text.Append("kernel:  ").Append((bool)kernel["table"]! ? $"table inet {Nftables.EgressRuleset.Table}, {kernel["elements"]} elements" : $"no table inet {Nftables.EgressRuleset.Table}").Append('\n');
+        text.Append("kernel:  ").Append((bool)kernel["table"]! ? $"table inet {Nftables.NftRuleset.Table}, {kernel["elements"]} elements" : $"no table inet {Nftables.NftRuleset.Table}").Append('\n');
         foreach (var problem in status["problems"]!.AsArray()) text.Append("problem: ").Append(problem).Append('\n');
-        if (status["agent"]?["ingressNotEnforced"] is JsonArray { Count: > 0 } ingress)
-            text.Append("warning: ingress is not enforced yet; these policies isolate pods for ingress: ").Append(Join(ingress).Replace(",", ", ", StringComparison.Ordinal)).Append('\n');
         text.Append('\n');
-        var table = new TextTable("POD", "INTERFACE", "ADDRESSES", "ISOLATED", "POLICIES");
+        var table = new TextTable("POD", "INTERFACE", "ADDRESSES", "EGRESS", "INGRESS");
         foreach (var pod in status["pods"]!.AsArray().OfType<JsonObject>())
-            table.Add(pod["pod"]!.ToString(), pod["interface"]!.ToString(), Join(pod["addresses"]), (bool)pod["isolated"]! ? "yes" : "no", Join(pod["policies"], "-"));
+            table.Add(pod["pod"]!.ToString(), pod["interface"]!.ToString(), Join(pod["addresses"]),
+                (bool)pod["isolated"]! ? Join(pod["policies"], "(unknown policies)") : "open",
+                (bool)pod["ingressIsolated"]! ? Join(pod["ingressPolicies"], "(unknown policies)") : "open");
         return text.Append(table).ToString();
     }
 
     private static string RenderExplain(JsonObject answer)
     {
         var text = new StringBuilder();
-        string destination = answer["destinationPod"] is { } pod ? $"{answer["destination"]} ({pod})" : answer["destination"]!.ToString();
-        text.Append(answer["from"]).Append(" (").Append(answer["sourceAddress"]).Append(", ").Append(answer["interface"]).Append(") -> ").Append(destination);
+        string destination = answer["destinationPod"] is { } pod ? $"{answer["destination"]} ({pod}{(answer["destinationInterface"] is { } at ? ", " + at : "")})" : answer["destination"]!.ToString();
+        string source = answer["from"]!.ToString() == answer["sourceAddress"]!.ToString() ? answer["from"]!.ToString()
+            : $"{answer["from"]} ({answer["sourceAddress"]}{(answer["interface"] is { } on ? ", " + on : "")})";
+        text.Append(source).Append(" -> ").Append(destination);
         if (answer["allowedPorts"] is JsonArray open)
             text.Append(": ").Append(open.Count > 0 ? "ALLOWED on " + Join(open) : "DENIED on every port").Append('\n');
         else
             text.Append(' ').Append(answer["protocol"]).Append('/').Append(answer["port"]).Append(": ").Append((bool)answer["allowed"]! ? "ALLOWED" : "DENIED").Append('\n');
-        text.Append(answer["summary"]).Append('\n');
+        if (answer["egress"] is JsonObject egress && answer["ingress"] is JsonObject ingress && (bool)egress["isolated"]! && (bool)ingress["isolated"]!)
+            text.Append("egress:  ").Append(egress["summary"]).Append("\ningress: ").Append(ingress["summary"]).Append('\n');
+        else
+            text.Append(answer["summary"]).Append('\n');
         foreach (var rule in answer["rules"]!.AsArray().OfType<JsonObject>())
         {
             text.Append("  ").Append(rule["rule"]).Append(rule["opens"] is { } opens ? $": opens {opens}\n" : (bool)rule["allows"]! ? ": allows it\n" : ": does not match\n");
@@ -143,7 +148,7 @@ public static class DebugCommands
         }
         if (answer["warning"] is { } warning) text.Append("WARNING: ").Append(warning).Append('\n');
         if (answer["kernel"] is JsonObject kernel)
-            text.Append("kernel: ").Append(!(bool)kernel["table"]! ? "no table inet " + Nftables.EgressRuleset.Table
+            text.Append("kernel: ").Append(!(bool)kernel["table"]! ? "no table inet " + Nftables.NftRuleset.Table
                 : (bool)kernel["agrees"]! ? $"agrees ({((bool)kernel["allowed"]! ? "allowed" : "denied")})"
                 : $"DISAGREES: the live sets {((bool)kernel["allowed"]! ? "allow" : "deny")} it").Append('\n');
         return text.ToString();
@@ -159,6 +164,10 @@ public static class DebugCommands
             var allows = pod["allows"]!.AsArray();
             if ((bool)pod["isolated"]! && allows.Count == 0) text.Append("  allows nothing\n");
             else foreach (var line in allows) text.Append("  ").Append(line).Append('\n');
+            text.Append("  ingress: ").Append((bool)pod["ingressIsolated"]! ? "isolated by " + Join(pod["ingressPolicies"], "(unknown policies)") : "not isolated").Append('\n');
+            var accepts = pod["accepts"]!.AsArray();
+            if ((bool)pod["ingressIsolated"]! && accepts.Count == 0) text.Append("    accepts nothing\n");
+            else if ((bool)pod["ingressIsolated"]!) foreach (var line in accepts) text.Append("    ").Append(line).Append('\n');
         }
         if (answer["differences"] is JsonArray differences)
         {

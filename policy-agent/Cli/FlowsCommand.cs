@@ -22,14 +22,14 @@ public static class FlowsCommand
         var pod = new Option<string>("--pod") { Description = "only this pod (NAMESPACE/POD)" };
         var to = new Option<string>("--to") { Description = "only flows to this address or CIDR" };
         var bounds = new WatchBounds("flows");
-        var group = new Option<int>("--log-group") { Description = "the agent's --log-group: the taps are the next two groups", DefaultValueFactory = _ => EgressRuleset.DefaultLogGroup };
+        var group = new Option<int>("--log-group") { Description = "the agent's --log-group: the taps are the next two groups", DefaultValueFactory = _ => NftRuleset.DefaultLogGroup };
         var command = new Command("flows", "live denied (and allowed) connections of this node's pods, with the policy that decided; Ctrl-C ends it") { verdict, ns, pod, to, group };
         common.AddTo(command);
         bounds.AddTo(command);
         command.SetAction(parsed => DebugCommands.Guard(() =>
         {
             var filter = new FlowFilter(parsed.GetValue(ns), parsed.GetValue(pod), ParseRange(parsed.GetValue(to)));
-            var options = new EgressRuleset.Options(LogGroup: parsed.GetValue(group));
+            var options = new NftRuleset.Options(LogGroup: parsed.GetValue(group));
             string which = parsed.GetValue(verdict)!;
             var groups = new List<int>();
             if (which is "denied" or "any") groups.Add(options.DeniedTap);
@@ -53,10 +53,10 @@ public static class FlowsCommand
     private static void CheckGroups(List<int> groups, int logGroup)
     {
         var table = new NftCommand("nft").ReadTable()
-            ?? throw new CliException($"no table inet {EgressRuleset.Table} in this network namespace: is the agent running on this node?");
+            ?? throw new CliException($"no table inet {NftRuleset.Table} in this network namespace: is the agent running on this node?");
         var used = table.LogStatements.Select(l => l.Group).ToHashSet();
         foreach (int group in groups.Where(g => !used.Contains(g)))
-            throw new CliException($"no rule of table inet {EgressRuleset.Table} logs to NFLOG group {group} (--log-group {logGroup} must be the agent's; it logs to {string.Join(", ", used.Order())})", ExitCodes.BadInput);
+            throw new CliException($"no rule of table inet {NftRuleset.Table} logs to NFLOG group {group} (--log-group {logGroup} must be the agent's; it logs to {string.Join(", ", used.Order())})", ExitCodes.BadInput);
     }
 
     private sealed record FlowFilter(string? Namespace, string? Pod, AddressRange? To)
@@ -81,7 +81,7 @@ public static class FlowsCommand
         {
             ReadPods();
             if (access.Offline != null) Console.Error.WriteLine($"note: {access.Offline}; pods and reasons are computed here");
-            if (!json) Console.Out.WriteLine(Row("TIME", "POD", "DESTINATION", "VERDICT", "REASON"));
+            if (!json) Console.Out.WriteLine(Row("TIME", "POD", "SIDE", "CONNECTION", "VERDICT", "REASON"));
             var devices = new List<ICaptureDevice>();
             try
             {
@@ -118,7 +118,10 @@ public static class FlowsCommand
             lock (gate)
             {
                 if (limit.IsDone) return;
-                string iface = interfaceNames.Of(record.InputInterface);
+                // The pod is where the packet came from (egress) or where it was going (ingress).
+                string chain = record.Prefix.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) ?? "-";
+                var direction = SlotNames.DirectionOf(chain);
+                string iface = interfaceNames.Of(direction == Policy.Direction.Egress ? record.InputInterface : record.OutputInterface);
                 string key = $"{iface} {flow}";
                 long now = Stopwatch.GetTimestamp();
                 // A denied SYN is retried: one line per connection, not per packet.
@@ -128,9 +131,9 @@ public static class FlowsCommand
                 if (!podOfInterface.ContainsKey(iface) && Stopwatch.GetElapsedTime(podsReadAt) > TimeSpan.FromSeconds(1)) ReadPods();
                 string pod = podOfInterface.GetValueOrDefault(iface, $"(unknown pod on {iface})");
                 if (!filter.Passes(pod, flow)) return;
-                bool allowed = record.Prefix.StartsWith(EgressRuleset.AllowPrefix, StringComparison.Ordinal);
-                string reason = Reason(pod, flow, allowed, record.Prefix);
-                Print(pod, iface, flow, allowed, reason);
+                bool allowed = record.Prefix.StartsWith(NftRuleset.AllowPrefix, StringComparison.Ordinal);
+                string reason = Reason(pod, direction, flow, allowed, chain);
+                Print(pod, iface, direction, flow, allowed, reason);
                 limit.Counted();
             }
         }
@@ -143,18 +146,23 @@ public static class FlowsCommand
                 .ToDictionary(p => p["interface"]!.ToString(), p => p["pod"]!.ToString(), StringComparer.Ordinal);
         }
 
-        /// <summary>The policy verdict's reason, from explain; once per pod and destination.</summary>
-        private string Reason(string pod, FlowTuple flow, bool allowed, string prefix)
+        /// <summary>The policy verdict's reason on the side that logged it, from explain; once per pod, side and peer.</summary>
+        private string Reason(string pod, Policy.Direction direction, FlowTuple flow, bool allowed, string chain)
         {
-            if (prefix.StartsWith(EgressRuleset.AllowPrefix + "- ", StringComparison.Ordinal)) return "not isolated: no egress policy selects the pod";
-            if (!access.KnowsPolicies || !flow.HasPorts || pod.StartsWith('(')) return (allowed ? "allowed by " : "denied by ") + "class chain " + prefix.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1);
-            string key = $"{pod} {flow.DestinationText}";
+            if (chain == "-") return "not isolated: no egress policy selects the pod";
+            if (!access.KnowsPolicies || !flow.HasPorts || pod.StartsWith('(')) return (allowed ? "allowed by " : "denied by ") + "class chain " + chain;
+            bool egress = direction == Policy.Direction.Egress;
+            // Ingress: from the packet's source to this pod's port (the destination address is the pod's).
+            var question = egress
+                ? new JsonObject { ["command"] = "explain", ["from"] = pod, ["to"] = flow.DestinationText }
+                : new JsonObject { ["command"] = "explain", ["from"] = flow.Source.ToString(), ["to"] = flow.DestinationText };
+            string key = $"{direction} {pod} {question["from"]} {flow.DestinationText}";
             if (reasons.TryGetValue(key, out var known)) return known;
             string reason;
             try
             {
-                var answer = DebugCommands.Answer(access, new JsonObject { ["command"] = "explain", ["from"] = pod, ["to"] = flow.DestinationText });
-                reason = answer["summary"]!.ToString();
+                var answer = DebugCommands.Answer(access, question);
+                reason = (answer[egress ? "egress" : "ingress"]?["summary"] ?? answer["summary"])!.ToString();
             }
             catch (CliException e)
             {
@@ -164,11 +172,12 @@ public static class FlowsCommand
         }
 
         /// <summary>Streamed rows cannot be measured first: fixed widths that fit most names.</summary>
-        private static string Row(string time, string pod, string destination, string verdict, string reason) =>
-            $"{time,-12}  {pod,-28}  {destination,-28}  {verdict,-7}  {reason}";
+        private static string Row(string time, string pod, string direction, string connection, string verdict, string reason) =>
+            $"{time,-12}  {pod,-28}  {direction,-7}  {connection,-44}  {verdict,-7}  {reason}";
 
-        private void Print(string pod, string iface, FlowTuple flow, bool allowed, string reason)
+        private void Print(string pod, string iface, Policy.Direction direction, FlowTuple flow, bool allowed, string reason)
         {
+            bool egress = direction == Policy.Direction.Egress;
             string time = DateTime.Now.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
             if (json)
             {
@@ -177,6 +186,7 @@ public static class FlowsCommand
                     ["time"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
                     ["pod"] = pod,
                     ["interface"] = iface,
+                    ["direction"] = egress ? "egress" : "ingress",
                     ["source"] = flow.Source.ToString(),
                     ["destination"] = flow.DestinationText,
                     ["verdict"] = allowed ? "allowed" : "denied",
@@ -185,7 +195,8 @@ public static class FlowsCommand
             }
             else
             {
-                Console.Out.WriteLine(Row(time, pod, flow.DestinationText, allowed ? "allowed" : "DENIED", reason));
+                Console.Out.WriteLine(Row(time, pod, egress ? "egress" : "ingress", egress ? "to " + flow.DestinationText : $"from {flow.Source} to {flow.DestinationText}",
+                    allowed ? "allowed" : "DENIED", reason));
             }
             Console.Out.Flush();
         }

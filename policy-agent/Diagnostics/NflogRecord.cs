@@ -5,11 +5,11 @@ using PacketDotNet;
 
 namespace CniEgress.PolicyAgent.Diagnostics;
 
-/// <summary>One packet from libpcap's nflog device (link type NFLOG): the group, the input
-/// interface, the rule's prefix and the packet from its network header on.</summary>
-public sealed record NflogRecord(int Group, int InputInterface, string Prefix, byte[] Payload)
+/// <summary>One packet from libpcap's nflog device (link type NFLOG): the group, the input and
+/// output interfaces (0 when the hook has none), the rule's prefix and the packet from its network header on.</summary>
+public sealed record NflogRecord(int Group, int InputInterface, int OutputInterface, string Prefix, byte[] Payload)
 {
-    private const int IndevAttribute = 4, PayloadAttribute = 9, PrefixAttribute = 10;
+    private const int IndevAttribute = 4, OutdevAttribute = 5, PayloadAttribute = 9, PrefixAttribute = 10;
 
     /// <summary>The pcap NFLOG record: a 4-byte header (family, version, group in network order),
     /// then TLVs whose length and type are in host order, each padded to 4 bytes. Null when cut short.</summary>
@@ -17,7 +17,7 @@ public sealed record NflogRecord(int Group, int InputInterface, string Prefix, b
     {
         if (data.Length < 4) return null;
         int group = BinaryPrimitives.ReadUInt16BigEndian(data[2..]);
-        int indev = 0;
+        int indev = 0, outdev = 0;
         string prefix = "";
         byte[]? payload = null;
         int offset = 4;
@@ -30,12 +30,13 @@ public sealed record NflogRecord(int Group, int InputInterface, string Prefix, b
             switch (type)
             {
                 case IndevAttribute when value.Length >= 4: indev = (int)BinaryPrimitives.ReadUInt32BigEndian(value); break;
+                case OutdevAttribute when value.Length >= 4: outdev = (int)BinaryPrimitives.ReadUInt32BigEndian(value); break;
                 case PayloadAttribute: payload = value.ToArray(); break;
                 case PrefixAttribute: prefix = System.Text.Encoding.ASCII.GetString(value).TrimEnd('\0'); break;
             }
             offset += (length + 3) & ~3;
         }
-        return payload == null ? null : new NflogRecord(group, indev, prefix, payload);
+        return payload == null ? null : new NflogRecord(group, indev, outdev, prefix, payload);
     }
 }
 

@@ -8,7 +8,7 @@ namespace CniEgress.PolicyAgent.Diagnostics;
 
 /// <summary>What the debug CLI's questions are asked of: the compiler's state and what it
 /// compiled, where that came from, and the agent's own counters (null offline).</summary>
-public sealed record NodeView(EgressCompilation Compilation, DesiredDataplane Desired, string Source, JsonObject? Agent);
+public sealed record NodeView(PolicyCompilation Compilation, DesiredDataplane Desired, string Source, JsonObject? Agent);
 
 /// <summary>An answer in two parts: what the compiler's state says, computed where that state
 /// lives (the agent's main loop), and, when the question is about the kernel, the part that reads
@@ -72,6 +72,9 @@ public static class NodeQueries
             entry["allows"] = view.Desired.ClassOfInterface.TryGetValue(local.HostInterface, out var id)
                 ? new JsonArray([.. AllowedTraffic.Of(view.Desired.Classes[id]).Lines().Select(l => (JsonNode)l)])
                 : new JsonArray("everything (not isolated)");
+            entry["accepts"] = view.Desired.Ingress.ClassOfInterface.TryGetValue(local.HostInterface, out var ingressId)
+                ? new JsonArray([.. AllowedTraffic.Of(view.Desired.Ingress.Classes[ingressId]).Lines().Select(l => (JsonNode)l.Replace(": ", " from ", StringComparison.Ordinal))])
+                : new JsonArray("everything (not isolated)");
             pods.Add((JsonNode)entry);
         }
         var answer = new JsonObject { ["source"] = view.Source, ["pods"] = pods };
@@ -80,40 +83,53 @@ public static class NodeQueries
         return new(answer, (document, kernel) =>
         {
             document["kernelTable"] = kernel != null;
-            var differences = kernel == null ? ["table inet " + EgressRuleset.Table + " is not in the kernel"]
+            var differences = kernel == null ? ["table inet " + NftRuleset.Table + " is not in the kernel"]
                 : DataplaneDiff.Between(desired, kernel.ToDataplane());
             document["differences"] = new JsonArray([.. differences.Select(d => (JsonNode)d)]);
         });
     }
 
+    /// <summary>A flow seen from this node: the egress of its source when that is a local pod, the
+    /// ingress of its destination when that is one (both for two pods of the node).</summary>
     public static PendingAnswer Explain(NodeView view, string from, string to, bool checkKernel)
     {
-        var interfaces = FindLocalPod(view, from);
         var target = FlowTarget.Parse(to);
-        var sourceAddresses = interfaces.SelectMany(i => i.Addresses).ToList();
+        var (sourceName, sourceAddresses, sourceInterfaces) = Origin(view, from);
         var destination = target.Address ?? PodAddress(view, target.Pod!, sourceAddresses);
         var source = sourceAddresses.FirstOrDefault(a => a.AddressFamily == destination.AddressFamily)
             ?? throw new QueryException($"{from} has no {(destination.AddressFamily == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4")} address to reach {destination} from");
-        var local = interfaces.First(i => i.Addresses.Contains(source));
-        var flow = new Flow(local.HostInterface, source, destination, target.Protocol, target.Port);
+        var sender = sourceInterfaces.FirstOrDefault(i => i.Addresses.Contains(source));
+        var receiver = view.Compilation.LocalPods.Values.OrderBy(l => l.HostInterface, StringComparer.Ordinal).FirstOrDefault(l => l.Addresses.Contains(destination));
+        if (sender == null && receiver == null)
+            throw new QueryException($"neither {from} nor {destination} is a pod on this node: no policy of this node sees that flow");
+        var flow = new Flow(sender?.HostInterface, receiver?.HostInterface, source, destination, target.Protocol, target.Port);
 
-        var why = view.Compilation.Explain(local.Namespace, local.Name, destination, target.Protocol, target.Port);
+        var egress = sender == null ? null : view.Compilation.Explain(Direction.Egress, sender.Namespace, sender.Name, destination, target.Protocol, target.Port);
+        var ingress = receiver == null ? null : view.Compilation.Explain(Direction.Ingress, receiver.Namespace, receiver.Name, source, target.Protocol, target.Port);
         var compiled = Verdict(view.Desired, flow);
+        var sides = new[] { egress, ingress }.OfType<PolicyExplanation>().ToList();
+        var isolated = sides.Where(s => s.Isolated).ToList();
+        string summary = isolated.Count == 2
+            ? $"egress: {egress!.Summary}; ingress: {ingress!.Summary}"
+            : (isolated.Count == 1 ? isolated[0] : sides[0]).Summary;
         var answer = new JsonObject
         {
             ["source"] = view.Source,
-            ["from"] = $"{local.Namespace}/{local.Name}",
-            ["interface"] = local.HostInterface,
+            ["from"] = sender != null ? $"{sender.Namespace}/{sender.Name}" : sourceName ?? source.ToString(),
+            ["interface"] = sender?.HostInterface,
             ["sourceAddress"] = source.ToString(),
             ["destination"] = destination.ToString(),
-            ["destinationPod"] = why.DestinationPod,
+            ["destinationPod"] = receiver != null ? $"{receiver.Namespace}/{receiver.Name}" : egress?.PeerPod,
+            ["destinationInterface"] = receiver?.HostInterface,
             ["protocol"] = target.Port == null ? null : Protocols.Name(target.Protocol),
             ["port"] = target.Port,
             ["allowed"] = compiled.Allowed,
             ["allowedPorts"] = target.Port == null ? new JsonArray([.. compiled.Ports.Select(p => (JsonNode)p)]) : null,
-            ["summary"] = why.Summary,
-            ["isolatedBy"] = new JsonArray([.. why.IsolatedBy.Select(p => (JsonNode)p)]),
-            ["rules"] = new JsonArray([.. why.Rules.Select(r => (JsonNode)new JsonObject
+            ["summary"] = summary,
+            ["egress"] = Side(egress),
+            ["ingress"] = Side(ingress),
+            ["isolatedBy"] = new JsonArray([.. sides.SelectMany(s => s.IsolatedBy).Distinct(StringComparer.Ordinal).Select(p => (JsonNode)p)]),
+            ["rules"] = new JsonArray([.. sides.SelectMany(s => s.Rules).Select(r => (JsonNode)new JsonObject
             {
                 ["rule"] = r.Name,
                 ["allows"] = r.Allows,
@@ -123,8 +139,9 @@ public static class NodeQueries
         };
         // The two readings come from different code; if they ever part, say so rather than pick
         // one. (Without a port, rules whose peers match may still open nothing that resolves.)
-        if (compiled.Allowed != why.Allowed && (target.Port != null || compiled.Allowed))
-            answer["warning"] = $"the compiled dataplane {(compiled.Allowed ? "allows" : "denies")} this flow but the rules say {(why.Allowed ? "allowed" : "denied")}: please report this";
+        bool reasoned = sides.All(s => s.Allowed);
+        if (compiled.Allowed != reasoned && (target.Port != null || compiled.Allowed))
+            answer["warning"] = $"the compiled dataplane {(compiled.Allowed ? "allows" : "denies")} this flow but the rules say {(reasoned ? "allowed" : "denied")}: please report this";
         if (!checkKernel) return new(answer);
         return new(answer, (document, kernel) =>
         {
@@ -139,32 +156,54 @@ public static class NodeQueries
         });
     }
 
-    /// <summary>One flow to explain; <see cref="Port"/> null asks which ports are open.</summary>
-    private sealed record Flow(string HostInterface, IPAddress Source, IPAddress Destination, byte Protocol, int? Port);
+    private static JsonObject? Side(PolicyExplanation? why) => why == null ? null
+        : new JsonObject { ["allowed"] = why.Allowed, ["isolated"] = why.Isolated, ["summary"] = why.Summary };
+
+    /// <summary>`--from`: a pod (this node's, or another node's by its reported addresses) or an address.</summary>
+    private static (string? Name, List<IPAddress> Addresses, List<LocalPod> Local) Origin(NodeView view, string from)
+    {
+        if (IPAddress.TryParse(from, out var address))
+            return (null, [address], view.Compilation.LocalPods.Values.Where(l => l.Addresses.Contains(address)).ToList());
+        if (from.Split('/') is not [{ Length: > 0 } ns, { Length: > 0 } name])
+            throw new QueryException($"'{from}' is neither an address nor NAMESPACE/POD");
+        var local = view.Compilation.LocalPods.Values.Where(l => l.Namespace == ns && l.Name == name).ToList();
+        if (local.Count > 0) return (from, local.SelectMany(l => l.Addresses).ToList(), local);
+        var remote = view.Compilation.Pod(ns, name)
+            ?? throw new QueryException($"pod {from} has no interface on this node (nor does the cluster know it)");
+        if (remote.Addresses.Count == 0) throw new QueryException($"pod {from} runs on another node and has no address yet");
+        return (from, [.. remote.Addresses], []);
+    }
+
+    /// <summary>One flow to explain; <see cref="Port"/> null asks which ports are open. The
+    /// interfaces are those of local pods: the sender's (egress), the receiver's (ingress).</summary>
+    private sealed record Flow(string? Sender, string? Receiver, IPAddress Source, IPAddress Destination, byte Protocol, int? Port);
 
     private sealed record FlowVerdict(bool Allowed, IReadOnlyList<string> Ports);
 
     /// <summary>What a dataplane (compiled, or read back from the kernel) says of a flow: with a
-    /// port, allowed or not; without one, the ports it opens to the destination.</summary>
+    /// port, allowed or not; without one, the ports both sides open.</summary>
     private static FlowVerdict Verdict(DesiredDataplane dataplane, Flow flow)
     {
         if (flow.Port is { } port)
-            return new(DataplaneVerdict.Allows(dataplane, flow.HostInterface, flow.Source, flow.Destination, flow.Protocol, port), []);
-        if (!DataplaneVerdict.SourcePermitted(dataplane, flow.HostInterface, flow.Source)) return new(false, []);
-        if (!dataplane.ClassOfInterface.TryGetValue(flow.HostInterface, out var id)) return new(true, ["every port"]);
-        var allowed = AllowedTraffic.Of(dataplane.Classes[id]);
-        List<string> ports = allowed.AnyPort.Any(r => r.Contains(flow.Destination)) ? ["every port"]
-            : allowed.Ports.Where(p => p.Destinations.Any(r => r.Contains(flow.Destination))).Select(p => p.Label).ToList();
-        return new(ports.Count > 0, ports);
+            return new((flow.Sender == null || DataplaneVerdict.Allows(dataplane, flow.Sender, flow.Source, flow.Destination, flow.Protocol, port))
+                && (flow.Receiver == null || dataplane.Ingress.Allows(flow.Receiver, flow.Source, flow.Protocol, port)), []);
+        if (flow.Sender != null && !DataplaneVerdict.SourcePermitted(dataplane, flow.Sender, flow.Source)) return new(false, []);
+        var open = OpenPorts.Intersect(
+            flow.Sender == null ? OpenPorts.Every : OpenPorts.Of(dataplane.ClassOfInterface, dataplane.Classes, flow.Sender, flow.Destination),
+            flow.Receiver == null ? OpenPorts.Every : OpenPorts.Of(dataplane.Ingress.ClassOfInterface, dataplane.Ingress.Classes, flow.Receiver, flow.Source));
+        var labels = open.Labels();
+        return new(labels.Count > 0, labels);
     }
 
     private static IEnumerable<LocalPod> LocalPods(NodeView view) =>
         view.Compilation.LocalPods.Values.OrderBy(l => l.Namespace, StringComparer.Ordinal).ThenBy(l => l.Name, StringComparer.Ordinal)
             .ThenBy(l => l.HostInterface, StringComparer.Ordinal);
 
+    /// <summary>A local pod: "isolated"/"policies" for egress, "ingressIsolated"/"ingressPolicies" for ingress.</summary>
     private static JsonObject PodEntry(NodeView view, LocalPod local)
     {
         bool isolated = view.Desired.ClassOfInterface.TryGetValue(local.HostInterface, out var id);
+        bool ingressIsolated = view.Desired.Ingress.ClassOfInterface.TryGetValue(local.HostInterface, out var ingressId);
         return new JsonObject
         {
             ["pod"] = $"{local.Namespace}/{local.Name}",
@@ -172,17 +211,9 @@ public static class NodeQueries
             ["addresses"] = new JsonArray([.. local.Addresses.Select(a => (JsonNode)a.ToString())]),
             ["isolated"] = isolated,
             ["policies"] = new JsonArray([.. (isolated ? view.Desired.Classes[id!].Policies : []).Select(p => (JsonNode)p)]),
+            ["ingressIsolated"] = ingressIsolated,
+            ["ingressPolicies"] = new JsonArray([.. (ingressIsolated ? view.Desired.Ingress.Classes[ingressId!].Policies : []).Select(p => (JsonNode)p)]),
         };
-    }
-
-    private static List<LocalPod> FindLocalPod(NodeView view, string pod)
-    {
-        if (pod.Split('/') is not [{ Length: > 0 } ns, { Length: > 0 } name])
-            throw new QueryException($"'{pod}' is not NAMESPACE/POD");
-        var found = view.Compilation.LocalPods.Values.Where(l => l.Namespace == ns && l.Name == name).ToList();
-        if (found.Count == 0)
-            throw new QueryException($"pod {pod} has no interface on this node" + (view.Compilation.Pod(ns, name) == null ? " (nor does the cluster know it)" : " (it runs on another node)"));
-        return found;
     }
 
     private static IPAddress PodAddress(NodeView view, string pod, List<IPAddress> sourceAddresses)

@@ -9,7 +9,7 @@ public interface INftExecutor
     void Apply(string transaction);
 
     /// <summary>The chains, sets and maps of our table (empty when the table does not exist).</summary>
-    IReadOnlyList<EgressRuleset.TableObject> ListObjects();
+    IReadOnlyList<NftRuleset.TableObject> ListObjects();
 }
 
 public sealed class NftException(string message) : Exception(message);

@@ -43,8 +43,8 @@ public sealed class KernelTable
         return table;
     }
 
-    /// <summary>The kernel's state as a dataplane: anti-spoofing pairs, each pod's class chain,
-    /// and for each class chain what its sets and port map open.</summary>
+    /// <summary>The kernel's state as a dataplane: anti-spoofing pairs, each pod's class chain on
+    /// either side, and for each class chain what its sets and port map open.</summary>
     public DesiredDataplane ToDataplane()
     {
         var sources = new List<PodSource>();
@@ -53,21 +53,29 @@ public sealed class KernelTable
             var pair = element.GetProperty("concat");
             sources.Add(new PodSource(pair[0].GetString()!, IPAddress.Parse(pair[1].GetString()!)));
         }
+        var (classOf, classes) = ReadClasses("pod-class");
+        var (ingressClassOf, ingressClasses) = ReadClasses("pod-ingress-class");
+        return new DesiredDataplane(sources, classOf, classes, []) { Ingress = new IngressClasses(ingressClassOf, ingressClasses) };
+    }
+
+    /// <summary>A class map (interface : goto chain) and what each chain it names opens.</summary>
+    private (SortedDictionary<string, string>, SortedDictionary<string, PolicyClass>) ReadClasses(string map)
+    {
         var classOf = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in Set("pod-class"))
+        foreach (var entry in Set(map))
         {
             var verdict = entry[1];
             string? target = verdict.TryGetProperty("goto", out var g) ? g.GetProperty("target").GetString()
                 : verdict.TryGetProperty("jump", out var j) ? j.GetProperty("target").GetString() : null;
             if (target != null) classOf[entry[0].GetString()!] = target;
         }
-        var classes = new SortedDictionary<string, EgressClass>(StringComparer.Ordinal);
+        var classes = new SortedDictionary<string, PolicyClass>(StringComparer.Ordinal);
         foreach (string chain in classOf.Values.Distinct(StringComparer.Ordinal))
             classes[chain] = ReadClass(chain);
-        return new DesiredDataplane(sources, classOf, classes, []);
+        return (classOf, classes);
     }
 
-    private EgressClass ReadClass(string chain)
+    private PolicyClass ReadClass(string chain)
     {
         var any = Ranges(chain + "-any-v4", false).Concat(Ranges(chain + "-any-v6", true)).ToList();
         var boxes = new List<PortBox>();
@@ -80,7 +88,7 @@ public sealed class KernelTable
             foreach (var destination in Ranges(group + "-v4", false).Concat(Ranges(group + "-v6", true)))
                 boxes.Add(new PortBox(destination, protocol, first, last));
         }
-        return new EgressClass(chain, [], any, boxes);
+        return new PolicyClass(chain, [], any, boxes);
     }
 
     private IEnumerable<JsonElement> Set(string name) => elements.GetValueOrDefault(name) ?? [];

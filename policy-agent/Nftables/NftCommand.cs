@@ -21,12 +21,12 @@ public sealed class NftCommand(params string[] command) : INftExecutor
             throw new NftException($"nft refused the transaction (exit {outcome.ExitCode}): {FirstLines(outcome.Stderr, 6)}");
     }
 
-    public IReadOnlyList<EgressRuleset.TableObject> ListObjects()
+    public IReadOnlyList<NftRuleset.TableObject> ListObjects()
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-t", "-j", "list", "table", "inet", EgressRuleset.Table], [], Timeout);
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-t", "-j", "list", "table", "inet", NftRuleset.Table], [], Timeout);
         if (outcome.ExitCode != 0) return []; // no table yet
         using var document = JsonDocument.Parse(outcome.Stdout);
-        var objects = new List<EgressRuleset.TableObject>();
+        var objects = new List<NftRuleset.TableObject>();
         foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
             foreach (string kind in new[] { "chain", "set", "map" })
                 if (item.TryGetProperty(kind, out var o)) objects.Add(new(kind, o.GetProperty("name").GetString()!));
@@ -36,7 +36,7 @@ public sealed class NftCommand(params string[] command) : INftExecutor
     /// <summary>`nft -j list table inet cni-egress`; null when the table does not exist.</summary>
     public string? ListTableJson()
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "table", "inet", EgressRuleset.Table], [], Timeout);
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "table", "inet", NftRuleset.Table], [], Timeout);
         return outcome.ExitCode == 0 ? outcome.Stdout : null;
     }
 
@@ -50,7 +50,7 @@ public sealed class NftCommand(params string[] command) : INftExecutor
     /// <summary>The packet counters of a set's elements (a set with the counter flag), by element.</summary>
     public IReadOnlyDictionary<string, long> ReadCounters(string set)
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "set", "inet", EgressRuleset.Table, set], [], Timeout);
+        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "set", "inet", NftRuleset.Table, set], [], Timeout);
         var counters = new Dictionary<string, long>(StringComparer.Ordinal);
         if (outcome.ExitCode != 0) return counters;
         using var document = JsonDocument.Parse(outcome.Stdout);

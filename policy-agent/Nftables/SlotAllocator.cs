@@ -14,9 +14,10 @@ public sealed class SlotAllocator
 
     private Dictionary<int, ClassPlacement>? bySlot;
 
-    private SlotAllocator(string generation, int classCapacity, int groupCapacity, Dictionary<string, ClassPlacement> placed, SortedSet<int> freeClassSlots, SortedSet<int> freeGroupSlots, IReadOnlyDictionary<string, string> classOf)
+    private SlotAllocator(Direction direction, string generation, int classCapacity, int groupCapacity, Dictionary<string, ClassPlacement> placed, SortedSet<int> freeClassSlots, SortedSet<int> freeGroupSlots, IReadOnlyDictionary<string, string> classOf)
     {
         ClassOfInterface = classOf;
+        Direction = direction;
         Generation = generation;
         ClassCapacity = classCapacity;
         GroupCapacity = groupCapacity;
@@ -24,6 +25,9 @@ public sealed class SlotAllocator
         this.freeClassSlots = freeClassSlots;
         this.freeGroupSlots = freeGroupSlots;
     }
+
+    /// <summary>Which side's classes this pool holds (each side has its own pool of slots).</summary>
+    public Direction Direction { get; }
 
     /// <summary>Which generation of pooled objects ("a" or "b") the classes sit in.</summary>
     public string Generation { get; }
@@ -40,13 +44,14 @@ public sealed class SlotAllocator
     /// <summary>The pods' classes this placement was made for.</summary>
     public IReadOnlyDictionary<string, string> ClassOfInterface { get; }
 
-    /// <summary>Every class placed from slot 0, with room for as many again.</summary>
-    public static SlotAllocator Fresh(DesiredDataplane desired, string generation = "a")
+    /// <summary>Every class of <paramref name="direction"/> placed from slot 0, with room for as many again.</summary>
+    public static SlotAllocator Fresh(DesiredDataplane desired, string generation = "a", Direction direction = Direction.Egress)
     {
-        var layouts = desired.Classes.Values.AsParallel().AsOrdered().Select(c => (Class: c, Ports: PortGroups.Build(c.Ports))).ToList();
+        var (classOf, classes) = Side(desired, direction);
+        var layouts = classes.Values.AsParallel().AsOrdered().Select(c => (Class: c, Ports: PortGroups.Build(c.Ports))).ToList();
         int classCapacity = Capacity(layouts.Count), groupCapacity = Capacity(layouts.Sum(l => l.Ports.Groups.Count));
-        var allocator = new SlotAllocator(generation, classCapacity, groupCapacity, new(StringComparer.Ordinal),
-            new SortedSet<int>(Enumerable.Range(0, classCapacity)), new SortedSet<int>(Enumerable.Range(0, groupCapacity)), desired.ClassOfInterface);
+        var allocator = new SlotAllocator(direction, generation, classCapacity, groupCapacity, new(StringComparer.Ordinal),
+            new SortedSet<int>(Enumerable.Range(0, classCapacity)), new SortedSet<int>(Enumerable.Range(0, groupCapacity)), classOf);
         foreach (var (egress, ports) in layouts)
             allocator.placed[egress.Id] = allocator.Place(egress, ports, null)!;
         return allocator;
@@ -58,18 +63,19 @@ public sealed class SlotAllocator
     /// inherits that class's slots, so only the difference between the two is written.</summary>
     public SlotAllocator? Next(DesiredDataplane desired)
     {
-        var next = new SlotAllocator(Generation, ClassCapacity, GroupCapacity, new(StringComparer.Ordinal), new(freeClassSlots), new(freeGroupSlots), desired.ClassOfInterface);
-        var heirs = Heirs(desired);
+        var (classOf, classes) = Side(desired, Direction);
+        var next = new SlotAllocator(Direction, Generation, ClassCapacity, GroupCapacity, new(StringComparer.Ordinal), new(freeClassSlots), new(freeGroupSlots), classOf);
+        var heirs = Heirs(classOf, classes);
         var inherited = heirs.Values.ToHashSet(StringComparer.Ordinal);
         // Free first (classes gone, port groups a changed class no longer has), then place.
         foreach (var (id, old) in placed)
         {
-            if (desired.Classes.ContainsKey(id) || inherited.Contains(id)) continue;
+            if (classes.ContainsKey(id) || inherited.Contains(id)) continue;
             next.freeClassSlots.Add(old.Slot);
             next.freeGroupSlots.UnionWith(old.GroupSlots);
         }
-        var pending = new List<(EgressClass Class, PortGroups.Layout Ports, ClassPlacement? Old)>();
-        foreach (var (id, egress) in desired.Classes)
+        var pending = new List<(PolicyClass Class, PortGroups.Layout Ports, ClassPlacement? Old)>();
+        foreach (var (id, egress) in classes)
         {
             var old = placed.GetValueOrDefault(id);
             if (old != null && ReferenceEquals(old.Class, egress))
@@ -92,20 +98,20 @@ public sealed class SlotAllocator
     }
 
     /// <summary>New class id -> the gone class id its first pod had, each gone class used once.</summary>
-    private Dictionary<string, string> Heirs(DesiredDataplane desired)
+    private Dictionary<string, string> Heirs(IReadOnlyDictionary<string, string> classOf, IReadOnlyDictionary<string, PolicyClass> classes)
     {
         var heirs = new Dictionary<string, string>(StringComparer.Ordinal);
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (hostInterface, id) in desired.ClassOfInterface)
+        foreach (var (hostInterface, id) in classOf)
         {
             if (placed.ContainsKey(id) || heirs.ContainsKey(id)) continue;
-            if (!ClassOfInterface.TryGetValue(hostInterface, out string? before) || desired.Classes.ContainsKey(before) || !taken.Add(before)) continue;
+            if (!ClassOfInterface.TryGetValue(hostInterface, out string? before) || classes.ContainsKey(before) || !taken.Add(before)) continue;
             heirs[id] = before;
         }
         return heirs;
     }
 
-    private ClassPlacement? Place(EgressClass egress, PortGroups.Layout ports, ClassPlacement? old)
+    private ClassPlacement? Place(PolicyClass egress, PortGroups.Layout ports, ClassPlacement? old)
     {
         int slot = old?.Slot ?? Take(freeClassSlots);
         if (slot < 0) return null;
@@ -116,8 +122,11 @@ public sealed class SlotAllocator
             if (group < 0) return null;
             groups.Add(group);
         }
-        return new ClassPlacement(Generation, egress, slot, groups, ports);
+        return new ClassPlacement(Direction, Generation, egress, slot, groups, ports);
     }
+
+    private static (IReadOnlyDictionary<string, string> ClassOf, IReadOnlyDictionary<string, PolicyClass> Classes) Side(DesiredDataplane desired, Direction direction) =>
+        direction == Direction.Egress ? (desired.ClassOfInterface, desired.Classes) : (desired.Ingress.ClassOfInterface, desired.Ingress.Classes);
 
     private static int Take(SortedSet<int> free)
     {

@@ -13,21 +13,21 @@ namespace CniEgress.PolicyAgent.Nftables;
 /// differs in one costs a thousand keys compared and one range encoded.</summary>
 public sealed class TableContents
 {
-    private TableContents(Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> podSets, SlotAllocator slots)
+    private TableContents(Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> podSets, SlotPools slots)
     {
         PodSets = podSets;
         Slots = slots;
     }
 
-    /// <summary>pod-sources-v4/-v6, pod-class and pod-denials: as many entries as local pods.</summary>
+    /// <summary>pod-sources-v4/-v6, pod-class, pod-denials and their ingress pair: as many entries as local pods.</summary>
     public Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> PodSets { get; }
 
-    public SlotAllocator Slots { get; }
+    public SlotPools Slots { get; }
 
     /// <summary>A table with nothing in it: diffing against it gives every element.</summary>
-    public static readonly TableContents Empty = new([], SlotAllocator.Fresh(new DesiredDataplane([], new Dictionary<string, string>(), new Dictionary<string, EgressClass>(), [])));
+    public static readonly TableContents Empty = new([], SlotPools.Fresh(new DesiredDataplane([], new Dictionary<string, string>(), new Dictionary<string, PolicyClass>(), [])));
 
-    public static TableContents Of(DesiredDataplane desired, SlotAllocator slots)
+    public static TableContents Of(DesiredDataplane desired, SlotPools slots)
     {
         Dictionary<EntryKey, Func<NftElement[]>> Sources(bool ipv6) => desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address) == ipv6)
             .ToDictionary(s => EntryKey.Of($"{s.HostInterface} . {s.Address}"), s => (Func<NftElement[]>)(() => [new NftElement([.. Ifname(s.HostInterface), .. s.Address.GetAddressBytes()])]));
@@ -35,12 +35,20 @@ public sealed class TableContents
         {
             ["pod-sources-v4"] = Sources(ipv6: false),
             ["pod-sources-v6"] = Sources(ipv6: true),
-            ["pod-class"] = desired.ClassOfInterface.ToDictionary(kv => EntryKey.Of($"{kv.Key} : {slots.Placed[kv.Value].Chain}"),
-                kv => (Func<NftElement[]>)(() => [new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(slots.Placed[kv.Value].Chain))])),
-            ["pod-denials"] = desired.ClassOfInterface.Keys.ToDictionary(i => EntryKey.Of(i), i => (Func<NftElement[]>)(() => [new NftElement(Ifname(i))])),
+            ["pod-class"] = ClassMap(desired.ClassOfInterface, slots.Egress),
+            ["pod-denials"] = Interfaces(desired.ClassOfInterface.Keys),
+            ["pod-ingress-class"] = ClassMap(desired.Ingress.ClassOfInterface, slots.Ingress),
+            ["pod-ingress-denials"] = Interfaces(desired.Ingress.ClassOfInterface.Keys),
         };
         return new TableContents(podSets, slots);
     }
+
+    private static Dictionary<EntryKey, Func<NftElement[]>> ClassMap(IReadOnlyDictionary<string, string> classOf, SlotAllocator pool) =>
+        classOf.ToDictionary(kv => EntryKey.Of($"{kv.Key} : {pool.Placed[kv.Value].Chain}"),
+            kv => (Func<NftElement[]>)(() => [new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(pool.Placed[kv.Value].Chain))]));
+
+    private static Dictionary<EntryKey, Func<NftElement[]>> Interfaces(IEnumerable<string> names) =>
+        names.ToDictionary(i => EntryKey.Of(i), i => (Func<NftElement[]>)(() => [new NftElement(Ifname(i))]));
 
     /// <summary>What one set of a class is built from: equal sources give equal elements, so a diff
     /// passes over a set whose source did not change without building it (a pod joining one port
@@ -98,15 +106,21 @@ public sealed class TableContents
         var deletions = new List<NftElementChange>();
         var additions = new List<NftElementChange>();
         Compare(current.PodSets, next.PodSets, deletions, additions);
-        // By slot: a class that inherited a gone class's slot is compared with what that slot held.
-        foreach (var (slot, before) in current.Slots.BySlot)
+        ComparePools(current.Slots.Egress, next.Slots.Egress, deletions, additions);
+        ComparePools(current.Slots.Ingress, next.Slots.Ingress, deletions, additions);
+        return [.. deletions, .. additions];
+    }
+
+    /// <summary>By slot: a class that inherited a gone class's slot is compared with what that slot held.</summary>
+    private static void ComparePools(SlotAllocator current, SlotAllocator next, List<NftElementChange> deletions, List<NftElementChange> additions)
+    {
+        foreach (var (slot, before) in current.BySlot)
         {
-            var after = next.Slots.BySlot.GetValueOrDefault(slot);
+            var after = next.BySlot.GetValueOrDefault(slot);
             if (!ReferenceEquals(before, after)) CompareClasses(before, after, deletions, additions);
         }
-        foreach (var (slot, after) in next.Slots.BySlot)
-            if (!current.Slots.BySlot.ContainsKey(slot)) CompareClasses(null, after, deletions, additions);
-        return [.. deletions, .. additions];
+        foreach (var (slot, after) in next.BySlot)
+            if (!current.BySlot.ContainsKey(slot)) CompareClasses(null, after, deletions, additions);
     }
 
     private static void Compare(Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> before, Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> after,

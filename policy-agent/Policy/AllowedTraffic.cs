@@ -9,7 +9,7 @@ namespace CniEgress.PolicyAgent.Policy;
 /// equal, which is what comparing the kernel with the compiled state needs, and it reads well.</summary>
 public sealed record AllowedTraffic(IReadOnlyList<AddressRange> AnyPort, IReadOnlyList<AllowedPorts> Ports)
 {
-    public static AllowedTraffic Of(EgressClass egress)
+    public static AllowedTraffic Of(PolicyClass egress)
     {
         var any = AddressRange.Merge(egress.AnyTraffic);
         var ports = new List<AllowedPorts>();
@@ -69,23 +69,32 @@ public static class DataplaneDiff
             if (!wanted.SetEquals(live))
                 differences.Add($"{iface}: source addresses: desired {Join(wanted)}, kernel {Join(live)}");
         }
-        foreach (string iface in desired.ClassOfInterface.Keys.Union(kernel.ClassOfInterface.Keys).Order(StringComparer.Ordinal))
+        CompareSide("", desired.ClassOfInterface, desired.Classes, kernel.ClassOfInterface, kernel.Classes, differences);
+        CompareSide("ingress ", desired.Ingress.ClassOfInterface, desired.Ingress.Classes, kernel.Ingress.ClassOfInterface, kernel.Ingress.Classes, differences);
+        return differences;
+    }
+
+    /// <summary>One direction, pod by pod; <paramref name="side"/> prefixes what is said ("" for egress).</summary>
+    private static void CompareSide(string side, IReadOnlyDictionary<string, string> wantedOf, IReadOnlyDictionary<string, PolicyClass> wantedClasses,
+        IReadOnlyDictionary<string, string> liveOf, IReadOnlyDictionary<string, PolicyClass> liveClasses, List<string> differences)
+    {
+        string peer = side.Length == 0 ? "" : "from ";
+        foreach (string iface in wantedOf.Keys.Union(liveOf.Keys).Order(StringComparer.Ordinal))
         {
-            bool wantedIsolated = desired.ClassOfInterface.TryGetValue(iface, out var wantedClass);
-            bool liveIsolated = kernel.ClassOfInterface.TryGetValue(iface, out var liveClass);
+            bool wantedIsolated = wantedOf.TryGetValue(iface, out var wantedClass);
+            bool liveIsolated = liveOf.TryGetValue(iface, out var liveClass);
             if (wantedIsolated != liveIsolated)
             {
-                differences.Add($"{iface}: desired {(wantedIsolated ? "isolated" : "not isolated")}, kernel {(liveIsolated ? "isolated" : "not isolated")}");
+                differences.Add($"{iface}: desired {side}{(wantedIsolated ? "isolated" : "not isolated")}, kernel {(liveIsolated ? "isolated" : "not isolated")}");
                 continue;
             }
-            var want = AllowedTraffic.Of(desired.Classes[wantedClass!]).Lines().ToHashSet(StringComparer.Ordinal);
-            var have = AllowedTraffic.Of(kernel.Classes[liveClass!]).Lines().ToHashSet(StringComparer.Ordinal);
+            var want = AllowedTraffic.Of(wantedClasses[wantedClass!]).Lines().ToHashSet(StringComparer.Ordinal);
+            var have = AllowedTraffic.Of(liveClasses[liveClass!]).Lines().ToHashSet(StringComparer.Ordinal);
             foreach (string line in want.Where(l => !have.Contains(l)).Order(StringComparer.Ordinal))
-                differences.Add($"{iface}: desired allows {line}; the kernel does not hold it so");
+                differences.Add($"{iface}: desired {side}allows {peer}{line}; the kernel does not hold it so");
             foreach (string line in have.Where(l => !want.Contains(l)).Order(StringComparer.Ordinal))
-                differences.Add($"{iface}: the kernel allows {line}; desired does not");
+                differences.Add($"{iface}: the kernel {side}allows {peer}{line}; desired does not");
         }
-        return differences;
     }
 
     private static Dictionary<string, HashSet<System.Net.IPAddress>> SourcesByInterface(DesiredDataplane dataplane) =>

@@ -3,7 +3,7 @@ using CniEgress.Net;
 
 namespace CniEgress.PolicyAgent.Policy;
 
-/// <summary>An <see cref="EgressClass"/> prepared for many lookups (a conntrack sweep asks once
+/// <summary>An <see cref="PolicyClass"/> prepared for many lookups (a conntrack sweep asks once
 /// per tracked connection): binary searches over its merged destinations and over its port boxes,
 /// which the compiler leaves disjoint per protocol, sorted by destination.</summary>
 public sealed class ClassMatcher
@@ -11,7 +11,7 @@ public sealed class ClassMatcher
     private readonly RangeLookup anyTraffic;
     private readonly Dictionary<(byte, bool), PortBox[]> boxes;
 
-    public ClassMatcher(EgressClass egress)
+    public ClassMatcher(PolicyClass egress)
     {
         anyTraffic = new RangeLookup(egress.AnyTraffic);
         boxes = egress.Ports.GroupBy(b => (b.Protocol, b.Destination.IsIPv6))

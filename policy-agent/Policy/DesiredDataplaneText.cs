@@ -3,8 +3,9 @@ using System.Text;
 
 namespace CniEgress.PolicyAgent.Policy;
 
-/// <summary>A compiled dataplane for people: each local pod with its sources and class, each class
-/// with its policies and what it allows, then the problems. Sorted, so it diffs well.</summary>
+/// <summary>A compiled dataplane for people: each local pod with its sources and classes, each
+/// class with its policies and what it allows (egress) or accepts (ingress), then the problems.
+/// Sorted, so it diffs well.</summary>
 public static class DesiredDataplaneText
 {
     public static string Describe(DesiredDataplane dataplane)
@@ -12,8 +13,9 @@ public static class DesiredDataplaneText
         var text = new StringBuilder();
         foreach (var group in dataplane.PodSources.GroupBy(s => s.HostInterface))
         {
-            string @class = dataplane.ClassOfInterface.TryGetValue(group.Key, out var id) ? "class " + id : "not isolated";
-            Line(text, $"pod {group.Key} sources {string.Join(", ", group.Select(s => s.Address))}: {@class}");
+            string egress = dataplane.ClassOfInterface.TryGetValue(group.Key, out var id) ? "class " + id : "not isolated";
+            string ingress = dataplane.Ingress.ClassOfInterface.TryGetValue(group.Key, out var inId) ? "class " + inId : "not isolated";
+            Line(text, $"pod {group.Key} sources {string.Join(", ", group.Select(s => s.Address))}: egress {egress}; ingress {ingress}");
         }
         foreach (var egress in dataplane.Classes.Values)
         {
@@ -27,25 +29,14 @@ public static class DesiredDataplaneText
                 Line(text, $"  {Protocols.Name(byPort.Key.Protocol)} {ports}: {List(byPort.Select(b => b.Destination.ToString()))}");
             }
         }
-        foreach (var problem in dataplane.Problems) Line(text, $"problem: {problem}");
-        return text.ToString();
-    }
-
-    /// <summary>The ingress side for people: each local pod's class (or "not isolated"), each class
-    /// with its policies and what it accepts (sources), then the problems.</summary>
-    public static string DescribeIngress(IngressDataplane ingress, IEnumerable<LocalPod> localPods)
-    {
-        var text = new StringBuilder();
-        foreach (var local in localPods.OrderBy(l => l.HostInterface, StringComparer.Ordinal))
-            Line(text, $"pod {local.HostInterface} ({local.Namespace}/{local.Name}): {(ingress.ClassOfInterface.TryGetValue(local.HostInterface, out var id) ? "class " + id : "not isolated")}");
-        foreach (var accepted in ingress.Classes.Values)
+        foreach (var accepted in dataplane.Ingress.Classes.Values)
         {
-            Line(text, $"class {accepted.Id}: {string.Join(", ", accepted.Policies)}");
+            Line(text, $"ingress class {accepted.Id}: {string.Join(", ", accepted.Policies)}");
             // "tcp 3306: 10.0.0.5" reads "tcp 3306 from 10.0.0.5" on this side.
             var lines = AllowedTraffic.Of(accepted).Lines().Select(l => l.Replace(": ", " from ", StringComparison.Ordinal)).ToList();
             foreach (string line in lines.Count == 0 ? ["accepts nothing"] : lines) Line(text, "  " + line);
         }
-        foreach (var problem in ingress.Problems) Line(text, $"problem: {problem}");
+        foreach (var problem in dataplane.Problems) Line(text, $"problem: {problem}");
         return text.ToString();
     }
 

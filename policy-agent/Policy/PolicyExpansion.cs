@@ -2,18 +2,21 @@ using CniEgress.Net;
 
 namespace CniEgress.PolicyAgent.Policy;
 
-/// <summary>What one policy allows, as destinations open on every port and as (destination,
+/// <summary>What one side of a policy allows, as peers open on every port and as (peer,
 /// protocol, port range) boxes; computed once however many classes include the policy. Arrays,
-/// not lists: one is kept per policy, and list slack alone was 4 MB at 5,000 policies.</summary>
-internal sealed record PolicyExpansion(AddressRange[] AnyTraffic, PortBox[] Ports)
+/// not lists: one is kept per policy, and list slack alone was 4 MB at 5,000 policies. On the
+/// ingress side a named port resolves against the selected pod itself, so it stays a name with
+/// its peers (<see cref="NamedPorts"/>) until a class of pods with known ports is built.</summary>
+internal sealed record PolicyExpansion(AddressRange[] AnyTraffic, PortBox[] Ports, (NamedPort Port, AddressRange[] Peers)[] NamedPorts)
 {
-    public static PolicyExpansion Of(EgressPolicy policy, ClusterIndex cluster)
+    public static PolicyExpansion Of(PolicySide policy, ClusterIndex cluster)
     {
         var anyTraffic = new List<AddressRange>();
         var boxes = new List<PortBox>();
+        var namedPorts = new List<(NamedPort, AddressRange[])>();
         foreach (var rule in policy.Rules)
         {
-            // Destinations as pods (selector peers) and as ranges (ipBlocks; null = everywhere).
+            // Peers as pods (selector peers) and as ranges (ipBlocks; null = everywhere).
             var pods = rule.Peers?.OfType<SelectorPeer>().SelectMany(cluster.SelectedPods).ToList() ?? [];
             List<AddressRange>? blocks = rule.Peers == null ? null : rule.Peers.OfType<IpBlockPeer>().SelectMany(b => b.Ranges).ToList();
             var destinations = blocks == null ? [AddressRange.All(false), AddressRange.All(true)]
@@ -30,16 +33,31 @@ internal sealed record PolicyExpansion(AddressRange[] AnyTraffic, PortBox[] Port
                     case NumericPort n:
                         boxes.AddRange(destinations.Select(d => new PortBox(d, n.Protocol, n.First, n.Last)));
                         break;
+                    case NamedPort named when policy.Direction == Direction.Ingress:
+                        namedPorts.Add((named, [.. destinations]));
+                        break;
                     case NamedPort named:
                         AddNamedPort(boxes, named, pods, blocks, cluster);
                         break;
                 }
             }
         }
-        return new PolicyExpansion([.. anyTraffic], [.. boxes]);
+        return new PolicyExpansion([.. anyTraffic], [.. boxes], [.. namedPorts]);
     }
 
-    /// <summary>A named port resolves per destination pod against its own container ports (name
+    /// <summary>The ingress named ports resolved against one selected pod's container ports.</summary>
+    public IEnumerable<PortBox> NamedPortBoxes(IReadOnlyList<ContainerPortState> podPorts)
+    {
+        foreach (var (named, peers) in NamedPorts)
+        {
+            string protocol = ClusterIndex.ProtocolName(named.Protocol);
+            foreach (var declared in podPorts)
+                if (declared.Name == named.Name && declared.Protocol == protocol)
+                    foreach (var peer in peers) yield return new PortBox(peer, named.Protocol, (ushort)declared.Port, (ushort)declared.Port);
+        }
+    }
+
+    /// <summary>An egress named port resolves per destination pod against its own container ports (name
     /// and protocol); for an ipBlock peer, against every pod whose address the block holds.</summary>
     private static void AddNamedPort(List<PortBox> boxes, NamedPort named, List<PodState> pods, List<AddressRange>? blocks, ClusterIndex cluster)
     {

@@ -4,7 +4,7 @@ using k8s.Models;
 
 namespace CniEgress.PolicyAgent.Policy;
 
-/// <summary>Turns a V1NetworkPolicy into an <see cref="EgressPolicy"/>, validating as the API
+/// <summary>Turns a V1NetworkPolicy into a <see cref="PolicySide"/> per direction, validating as the API
 /// server does. Each invalid part is reported (with its field path) and dropped in a way that
 /// allows nothing; it never throws.</summary>
 public static class PolicyReader
@@ -25,7 +25,10 @@ public static class PolicyReader
         return new(key, ns, spec, Report, podSelector);
     }
 
-    public static EgressPolicy Read(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
+    /// <summary>One side of <paramref name="policy"/>. An unknown policyType is reported and
+    /// isolates both sides (fail closed: the author meant to isolate something); the problems of
+    /// the fields both sides share (podSelector, policyTypes) are reported by either read.</summary>
+    public static PolicySide Read(V1NetworkPolicy policy, Direction direction, ICollection<PolicyProblem> problems)
     {
         var (key, ns, spec, report, podSelector) = Begin(policy, problems);
 
@@ -34,36 +37,26 @@ public static class PolicyReader
         if (unknownTypes.Count > 0)
         {
             report(new PolicyFieldException("spec.policyTypes", $"unknown type '{unknownTypes[0]}' (Ingress, Egress)"));
-            isolates = true; // fail closed: the author meant to isolate something
+            isolates = true;
         }
         else
         {
-            isolates = EffectivePolicyTypes.IsolatesEgress(spec);
+            isolates = direction == Direction.Egress ? EffectivePolicyTypes.IsolatesEgress(spec) : EffectivePolicyTypes.IsolatesIngress(spec);
         }
 
         var rules = new List<PolicyRule>();
-        for (int r = 0; r < (spec.Egress?.Count ?? 0); r++)
-            rules.Add(ReadRule(spec.Egress![r].To, spec.Egress[r].Ports, "to", ns, $"spec.egress[{r}]", report));
-        return new EgressPolicy(key, ns, podSelector, isolates, rules);
-    }
-
-    /// <summary>The ingress side; null when the policy does not isolate its pods for ingress. An
-    /// unknown policyType isolates (fail closed), as on the egress side.</summary>
-    public static IngressPolicy? ReadIngress(V1NetworkPolicy policy, ICollection<PolicyProblem> problems)
-    {
-        var spec = policy.Spec ?? new V1NetworkPolicySpec();
-        bool unknownType = (spec.PolicyTypes ?? []).Any(t => t is not ("Ingress" or "Egress"));
-        if (!unknownType && !EffectivePolicyTypes.IsolatesIngress(spec)) return null;
-        var (key, ns, _, report, podSelector) = Begin(policy, problems);
-        var rules = new List<PolicyRule>();
-        for (int r = 0; r < (spec.Ingress?.Count ?? 0); r++)
-            rules.Add(ReadRule(spec.Ingress![r].FromProperty, spec.Ingress[r].Ports, "from", ns, $"spec.ingress[{r}]", report));
-        return new IngressPolicy(key, ns, podSelector, rules);
+        if (direction == Direction.Egress)
+            for (int r = 0; r < (spec.Egress?.Count ?? 0); r++)
+                rules.Add(ReadRule(spec.Egress![r].To, spec.Egress[r].Ports, "to", ns, $"spec.egress[{r}]", report));
+        else
+            for (int r = 0; r < (spec.Ingress?.Count ?? 0); r++)
+                rules.Add(ReadRule(spec.Ingress![r].FromProperty, spec.Ingress[r].Ports, "from", ns, $"spec.ingress[{r}]", report));
+        return new PolicySide(direction, key, ns, podSelector, isolates, rules);
     }
 
     private static PolicyRule ReadRule(IList<V1NetworkPolicyPeer>? peers, IList<V1NetworkPolicyPort>? rulePorts, string peerField, string ns, string path, Action<PolicyFieldException> report)
     {
-        List<EgressPeer>? to = null;
+        List<PolicyPeer>? to = null;
         if (peers is { Count: > 0 })
         {
             to = [];
@@ -73,7 +66,7 @@ public static class PolicyReader
                 catch (PolicyFieldException e) { report(e); }
             }
         }
-        List<EgressPort>? ports = null;
+        List<PolicyPort>? ports = null;
         if (rulePorts is { Count: > 0 })
         {
             ports = [];
@@ -86,7 +79,7 @@ public static class PolicyReader
         return new PolicyRule(to, ports);
     }
 
-    private static EgressPeer ReadPeer(V1NetworkPolicyPeer peer, string ns, string path)
+    private static PolicyPeer ReadPeer(V1NetworkPolicyPeer peer, string ns, string path)
     {
         bool hasSelectors = peer.PodSelector != null || peer.NamespaceSelector != null;
         if (peer.IpBlock != null && hasSelectors)
@@ -119,7 +112,7 @@ public static class PolicyReader
         return new IpBlockPeer(range.Subtract(holes), range, holes);
     }
 
-    private static EgressPort ReadPort(V1NetworkPolicyPort port, string path)
+    private static PolicyPort ReadPort(V1NetworkPolicyPort port, string path)
     {
         if (!Protocols.TryParse(port.Protocol, out byte protocol))
             throw new PolicyFieldException(path + ".protocol", $"unknown protocol '{port.Protocol}' (TCP, UDP, SCTP)");

@@ -35,7 +35,7 @@ public static class DatapathBenchmark
             Shell("ip", "netns", "exec", Pod, "ab", "-q", "-n", "20000", "-c", "8", $"http://{Server}:8080/");
             var snapshot = new ClusterSnapshot([], [new PodState("bench", "client", new Dictionary<string, string> { ["app"] = "client" }, PodAddresses(), [])],
                 [policy], [new LocalPod("bench", "client", podInterface, PodAddresses())]);
-            var desired = EgressCompiler.Compile(snapshot);
+            var desired = PolicyCompiler.Compile(snapshot);
             using var netns = CniEgress.Netns.NetworkNamespace.Open("/run/netns/" + Node);
             using var nftables = netns.OpenNftablesClient();
             // This VM drifts by several percent within a run, so the baseline and cni-egress
@@ -49,10 +49,10 @@ public static class DatapathBenchmark
                 var conntrackSample = Sample();
                 Shell("ip", "netns", "exec", Node, "nft", "delete", "table", "inet", "ctonly");
                 var clock = Stopwatch.StartNew();
-                new EgressDataplane(new NftCommand("ip", "netns", "exec", Node, "nft"), new NetlinkElementWriter(nftables)).FullSync(desired);
+                new NftDataplane(new NftCommand("ip", "netns", "exec", Node, "nft"), new NetlinkElementWriter(nftables)).FullSync(desired);
                 double load = clock.Elapsed.TotalMilliseconds;
                 rounds.Add((baselineSample, conntrackSample, Sample(), load));
-                Shell("ip", "netns", "exec", Node, "nft", "delete", "table", "inet", EgressRuleset.Table);
+                Shell("ip", "netns", "exec", Node, "nft", "delete", "table", "inet", NftRuleset.Table);
             }
             Row("no rules (baseline)", "-", Median(rounds.Select(r => r.Baseline.Connections)), Median(rounds.Select(r => r.Baseline.Bits)));
             Row("reference: conntrack only (one `ct state` rule)", "-", Median(rounds.Select(r => r.Conntrack.Connections)), Median(rounds.Select(r => r.Conntrack.Bits)));

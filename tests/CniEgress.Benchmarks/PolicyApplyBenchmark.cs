@@ -32,9 +32,9 @@ public static class PolicyApplyBenchmark
             GC.Collect();
             GC.WaitForPendingFinalizers();
             var clock = Stopwatch.StartNew();
-            var desired = EgressCompiler.Compile(snapshot);
+            var desired = PolicyCompiler.Compile(snapshot);
             double compile = clock.Elapsed.TotalMilliseconds;
-            var slots = SlotAllocator.Fresh(desired);
+            var slots = SlotPools.Fresh(desired);
             int elements = TableContents.Diff(TableContents.Empty, TableContents.Of(desired, slots)).Sum(c => c.Elements.Count);
             string netns = $"policybench{policies}";
             PluginLatencyBenchmark.Ok("ip", "netns", "add", netns);
@@ -43,15 +43,15 @@ public static class PolicyApplyBenchmark
                 using var ns = CniEgress.Netns.NetworkNamespace.Open("/run/netns/" + netns);
                 using var client = ns.OpenNftablesClient();
                 var nft = new NftCommand("ip", "netns", "exec", netns, "nft");
-                var dataplane = new EgressDataplane(nft, new NetlinkElementWriter(client));
+                var dataplane = new NftDataplane(nft, new NetlinkElementWriter(client));
                 clock.Restart();
                 dataplane.FullSync(desired);
                 double apply = clock.Elapsed.TotalMilliseconds;
                 clock.Restart();
                 dataplane.FullSync(desired);
                 double resync = clock.Elapsed.TotalMilliseconds;
-                PluginLatencyBenchmark.Ok("ip", "netns", "exec", netns, "nft", "delete", "table", "inet", EgressRuleset.Table);
-                string transaction = EgressRuleset.FullSync(desired, slots, []);
+                PluginLatencyBenchmark.Ok("ip", "netns", "exec", netns, "nft", "delete", "table", "inet", NftRuleset.Table);
+                string transaction = NftRuleset.FullSync(desired, slots, []);
                 clock.Restart();
                 nft.Apply(transaction);
                 double text = clock.Elapsed.TotalMilliseconds;
@@ -70,7 +70,7 @@ public static class PolicyApplyBenchmark
     }
 
     /// <summary>Per size: after a full sync and 40 warm-up changes, 200 changes of each kind (even: the change, odd: its
-    /// undo), each told to a warm <see cref="EgressCompilation"/>, rebuilt, diffed and applied in
+    /// undo), each told to a warm <see cref="PolicyCompilation"/>, rebuilt, diffed and applied in
     /// one nfnetlink transaction. The figure is the whole path, event to kernel.</summary>
     private static void IncrementalUpdates()
     {
@@ -90,8 +90,8 @@ public static class PolicyApplyBenchmark
                 using var ns = CniEgress.Netns.NetworkNamespace.Open("/run/netns/" + netns);
                 using var client = ns.OpenNftablesClient();
                 var writer = new CountingWriter(new NetlinkElementWriter(client));
-                var dataplane = new EgressDataplane(new NftCommand("ip", "netns", "exec", netns, "nft"), writer);
-                var compilation = new EgressCompilation();
+                var dataplane = new NftDataplane(new NftCommand("ip", "netns", "exec", netns, "nft"), writer);
+                var compilation = new PolicyCompilation();
                 compilation.Load(snapshot);
                 dataplane.FullSync(compilation.Build());
                 foreach (var (name, change) in Changes(snapshot, compilation))
@@ -126,7 +126,7 @@ public static class PolicyApplyBenchmark
     private const int Warmup = 40;
 
     /// <summary>Each kind of change, as (name, apply(true) = change / apply(false) = undo).</summary>
-    private static IEnumerable<(string Name, Action<bool> Apply)> Changes(ClusterSnapshot snapshot, EgressCompilation compilation)
+    private static IEnumerable<(string Name, Action<bool> Apply)> Changes(ClusterSnapshot snapshot, PolicyCompilation compilation)
     {
         var local = snapshot.LocalPods[0];
         var localState = snapshot.Pods.First(p => p.Namespace == local.Namespace && p.Name == local.Name);

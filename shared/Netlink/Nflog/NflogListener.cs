@@ -5,7 +5,7 @@ namespace CniEgress.Netlink.Nflog;
 
 /// <summary>A packet the ruleset sent to an NFLOG group: the rule's prefix, the interface it came
 /// in on, and its first bytes from the network header on.</summary>
-public sealed record NflogPacket(string Prefix, int InputInterfaceIndex, byte[] Payload);
+public sealed record NflogPacket(string Prefix, int InputInterfaceIndex, byte[] Payload, int OutputInterfaceIndex = 0);
 
 /// <summary>Subscribes to one NFLOG group over nfnetlink (&lt;linux/netfilter/nfnetlink_log.h&gt;)
 /// in the namespace its socket was opened in, and reads the packets logged to it.</summary>
@@ -15,7 +15,7 @@ public sealed class NflogListener : IDisposable
     private const byte NFULNL_MSG_PACKET = 0, NFULNL_MSG_CONFIG = 1;
     private const ushort NFULA_CFG_CMD = 1, NFULA_CFG_MODE = 2;
     private const byte NFULNL_CFG_CMD_BIND = 1, NFULNL_COPY_PACKET = 2;
-    private const ushort NFULA_IFINDEX_INDEV = 4, NFULA_PAYLOAD = 9, NFULA_PREFIX = 10;
+    private const ushort NFULA_IFINDEX_INDEV = 4, NFULA_IFINDEX_OUTDEV = 5, NFULA_PAYLOAD = 9, NFULA_PREFIX = 10;
 
     private readonly NetlinkSocket _socket;
 
@@ -61,15 +61,16 @@ public sealed class NflogListener : IDisposable
         {
             if (message.Type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET) || message.Payload.Length < NfGenMessage.Size) return;
             string prefix = "";
-            int input = 0;
+            int input = 0, output = 0;
             byte[] payload = [];
             foreach (var attribute in new NetlinkAttributeReader(message.Payload[NfGenMessage.Size..]))
             {
                 if (attribute.Type == NFULA_PREFIX) prefix = attribute.GetString();
                 else if (attribute.Type == NFULA_IFINDEX_INDEV) input = (int)attribute.GetUInt32BigEndian();
+                else if (attribute.Type == NFULA_IFINDEX_OUTDEV) output = (int)attribute.GetUInt32BigEndian();
                 else if (attribute.Type == NFULA_PAYLOAD) payload = attribute.Value.ToArray();
             }
-            onPacket(new NflogPacket(prefix, input, payload));
+            onPacket(new NflogPacket(prefix, input, payload, output));
         });
 
     public void Dispose() => _socket.Dispose();

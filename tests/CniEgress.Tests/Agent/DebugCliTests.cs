@@ -176,7 +176,7 @@ public class DebugCliTests(ITestOutputHelper output)
         Assert.False((bool)status["pods"]!.AsArray().Single(p => (string?)p!["pod"] == "team-b/db")!["isolated"]!);
         var table = world.Cli("status");
         output.WriteLine(table.Stdout);
-        Assert.Matches(@"team-a/client\s+ceg\w+\s+[0-9.]+,[0-9a-f:]+\s+yes\s+team-a/client-egress", table.Stdout);
+        Assert.Matches(@"team-a/client\s+ceg\w+\s+[0-9.]+,[0-9a-f:]+\s+team-a/client-egress\s+open", table.Stdout);
 
         var ruleset = world.Json(0, "ruleset", "--diff");
         Assert.Empty(ruleset["differences"]!.AsArray());

@@ -31,14 +31,14 @@ public class ReconcilerTests
     };
 
     private static string Cold(IEnumerable<PodState> pods, IEnumerable<LocalPod> local) =>
-        DesiredDataplaneText.Describe(EgressCompiler.Compile(new ClusterSnapshot([Shop], pods.ToList(), [ClientToWeb], local.ToList())));
+        DesiredDataplaneText.Describe(PolicyCompiler.Compile(new ClusterSnapshot([Shop], pods.ToList(), [ClientToWeb], local.ToList())));
 
     private static Dictionary<string, LocalPod> ByInterface(params LocalPod[] pods) => pods.ToDictionary(p => p.HostInterface, StringComparer.Ordinal);
 
     [Fact]
     public void A_pod_without_reported_addresses_has_its_attachments_addresses_and_loses_them_with_its_attachment()
     {
-        var reconciler = new Reconciler(new EgressDataplane(new AcceptingExecutor(), new AcceptingWriter()), _ => { });
+        var reconciler = new Reconciler(new NftDataplane(new AcceptingExecutor(), new AcceptingWriter()), _ => { });
         var cluster = new ClusterObjects(
             new Dictionary<string, NamespaceState> { ["shop"] = Shop },
             new Dictionary<string, PodState> { ["shop/client"] = Pod("client"), ["shop/web"] = Pod("web") },
@@ -65,7 +65,7 @@ public class ReconcilerTests
     {
         public void Apply(string transaction) { }
 
-        public IReadOnlyList<EgressRuleset.TableObject> ListObjects() => [];
+        public IReadOnlyList<NftRuleset.TableObject> ListObjects() => [];
     }
 
     private sealed class AcceptingWriter : INftElementWriter
@@ -74,25 +74,25 @@ public class ReconcilerTests
     }
 
     [Fact]
-    public void A_policy_that_isolates_ingress_is_said_once_never_silently_ignored()
+    public void A_policy_without_policyTypes_isolates_ingress_and_deleting_it_lifts_the_isolation()
     {
-        var said = new List<string>();
-        var reported = new List<PolicyProblem>();
-        var reconciler = new Reconciler(null, said.Add, reported.Add);
+        var reconciler = new Reconciler(null, _ => { });
         var noTypes = new V1NetworkPolicy
         {
             Metadata = new V1ObjectMeta { Name = "no-types", NamespaceProperty = "shop" },
-            Spec = new V1NetworkPolicySpec { PodSelector = new V1LabelSelector() },
+            Spec = new V1NetworkPolicySpec { PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "web" } } },
         };
-        var cluster = new ClusterObjects(new Dictionary<string, NamespaceState> { ["shop"] = Shop }, new Dictionary<string, PodState>(),
-            new Dictionary<string, V1NetworkPolicy> { ["shop/client-to-web"] = ClientToWeb, ["shop/no-types"] = noTypes });
-        reconciler.Apply(cluster, ByInterface());
-        reconciler.Apply(cluster, ByInterface());
-        Assert.Equal(["shop/no-types"], reconciler.IngressNotEnforced);
-        Assert.Single(said, l => l.Contains("networkpolicy shop/no-types isolates its pods for ingress (it has no policyTypes, which means Ingress)", StringComparison.Ordinal));
-        Assert.Equal("spec.policyTypes", Assert.Single(reported).Field);
+        var cluster = new ClusterObjects(new Dictionary<string, NamespaceState> { ["shop"] = Shop },
+            new Dictionary<string, PodState> { ["shop/client"] = Pod("client", "10.0.0.1"), ["shop/web"] = Pod("web", "10.0.0.2") },
+            new Dictionary<string, V1NetworkPolicy> { ["shop/no-types"] = noTypes });
+        LocalPod client = Local("client", "10.0.0.1"), web = Local("web", "10.0.0.2");
+        reconciler.Apply(cluster, ByInterface(client, web));
+        var ingress = reconciler.Desired!.Ingress;
+        Assert.Equal(["cegweb"], ingress.ClassOfInterface.Keys);
+        Assert.False(ingress.Allows("cegweb", IPAddress.Parse("10.0.0.1"), Protocols.Tcp, 80));
+        Assert.Empty(reconciler.Desired.ClassOfInterface); // no egress rules, no policyTypes: egress stays open
 
-        reconciler.ApplyChanges(new ClusterChanges([], [], [new("shop/no-types", null)]), ByInterface());
-        Assert.Empty(reconciler.IngressNotEnforced);
+        reconciler.ApplyChanges(new ClusterChanges([], [], [new("shop/no-types", null)]), ByInterface(client, web));
+        Assert.Empty(reconciler.Desired!.Ingress.ClassOfInterface);
     }
 }

@@ -103,7 +103,7 @@ public class DiagnosticsUnitTests
         var sources = new[] { new PodSource("ceg1", IPAddress.Parse("10.1.0.5")) };
         var classOf = new Dictionary<string, string> { ["ceg1"] = "c" };
         DesiredDataplane With(params PortBox[] boxes) =>
-            new(sources, classOf, new Dictionary<string, EgressClass> { ["c"] = new("c", [], [R("10.0.0.0/8")], boxes) }, []);
+            new(sources, classOf, new Dictionary<string, PolicyClass> { ["c"] = new("c", [], [R("10.0.0.0/8")], boxes) }, []);
 
         var whole = With(new PortBox(R("192.0.2.0/24"), Protocols.Tcp, 80, 90));
         var cut = With(new PortBox(R("192.0.2.0/25"), Protocols.Tcp, 80, 90), new PortBox(R("192.0.2.128/25"), Protocols.Tcp, 80, 84),
@@ -113,7 +113,7 @@ public class DiagnosticsUnitTests
         var narrower = With(new PortBox(R("192.0.2.0/24"), Protocols.Tcp, 80, 89));
         Assert.Equal(["ceg1: desired allows tcp 80-90: 192.0.2.0/24; the kernel does not hold it so", "ceg1: the kernel allows tcp 80-89: 192.0.2.0/24; desired does not"],
             DataplaneDiff.Between(whole, narrower));
-        var open = new DesiredDataplane(sources, new Dictionary<string, string>(), new Dictionary<string, EgressClass>(), []);
+        var open = new DesiredDataplane(sources, new Dictionary<string, string>(), new Dictionary<string, PolicyClass>(), []);
         Assert.Equal(["ceg1: desired isolated, kernel not isolated"], DataplaneDiff.Between(whole, open));
         var spoofable = new DesiredDataplane([], classOf, whole.Classes, []);
         Assert.Equal(["ceg1: source addresses: desired 10.1.0.5, kernel (none)"], DataplaneDiff.Between(whole, spoofable));

@@ -77,7 +77,7 @@ public sealed class PolicyNode : IDisposable
 
     /// <summary>Our table as nft lists it, without counter values.</summary>
     public string ListTable() => System.Text.RegularExpressions.Regex.Replace(
-        Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "table", "inet", EgressRuleset.Table), @"packets \d+ bytes \d+", "");
+        Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "table", "inet", NftRuleset.Table), @"packets \d+ bytes \d+", "");
 
     public void Namespace(string name, Dictionary<string, string>? labels = null) => kubeNamespaces.Add((name, labels ?? []));
 
@@ -152,22 +152,24 @@ public sealed class PolicyNode : IDisposable
     /// <summary>Compiles and applies, the way the agent will.</summary>
     public DesiredDataplane Enforce(params V1NetworkPolicy[] policies) => Enforce(null, policies);
 
-    public DesiredDataplane Enforce(EgressRuleset.Options? options, params V1NetworkPolicy[] policies)
+    public DesiredDataplane Enforce(NftRuleset.Options? options, params V1NetworkPolicy[] policies)
     {
-        var desired = EgressCompiler.Compile(Snapshot(policies));
+        var desired = PolicyCompiler.Compile(Snapshot(policies));
         using var nftables = OpenNftablesClient();
-        new EgressDataplane(Nft, new NetlinkElementWriter(nftables), options).FullSync(desired);
+        new NftDataplane(Nft, new NetlinkElementWriter(nftables), options).FullSync(desired);
         return desired;
     }
 
-    /// <summary>Packets of this pod that its policies denied (its counter in pod-denials).</summary>
     /// <summary>GET on the agent's status server (its default address, in the node), as the DaemonSet's probes and Prometheus do.</summary>
     public string AgentStatus(string path) =>
         Node.Exec("curl", "-s", "--max-time", "5", "http://127.0.0.1:9765" + path).Stdout.Trim();
 
-    public long DeniedPackets(string hostInterface)
+    /// <summary>Packets of this pod that its egress policies denied (its counter in pod-denials),
+    /// or its ingress policies (pod-ingress-denials); -1 when the pod has no counter there.</summary>
+    public long DeniedPackets(string hostInterface, Direction direction = Direction.Egress)
     {
-        string set = Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "set", "inet", EgressRuleset.Table, "pod-denials");
+        string counters = direction == Direction.Egress ? "pod-denials" : "pod-ingress-denials";
+        string set = Shell.Ok("ip", "netns", "exec", Node.Name, "nft", "list", "set", "inet", NftRuleset.Table, counters);
         var match = System.Text.RegularExpressions.Regex.Match(set, "\"" + hostInterface + @""" counter packets (\d+)");
         return match.Success ? long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }

@@ -36,21 +36,21 @@ public class ConntrackSweepTests
         node.ServeEcho(node.External, 7000);
         node.ServeEcho(node.External, 7001);
         using var nftables = node.OpenNftablesClient();
-        var dataplane = new EgressDataplane(node.Nft, new NetlinkElementWriter(nftables));
-        dataplane.FullSync(EgressCompiler.Compile(node.Snapshot(Allow(7000, 7001))));
+        var dataplane = new NftDataplane(node.Nft, new NetlinkElementWriter(nftables));
+        dataplane.FullSync(PolicyCompiler.Compile(node.Snapshot(Allow(7000, 7001))));
 
         using var podNamespace = CniEgress.Netns.NetworkNamespace.Open(client.Netns.Path);
         using var denied = podNamespace.Run(() => EchoClient.Connect(ExternalV4, 7000));
         using var allowed = podNamespace.Run(() => EchoClient.Connect(ExternalV4, 7001));
         Assert.True(EchoClient.Echoes(denied) && EchoClient.Echoes(allowed), "both connections echo while both ports are allowed");
 
-        var tightened = EgressCompiler.Compile(node.Snapshot(Allow(7001)));
+        var tightened = PolicyCompiler.Compile(node.Snapshot(Allow(7001)));
         Assert.True(dataplane.Update(tightened));
         Assert.True(EchoClient.Echoes(denied), "without a sweep the established fast path keeps the denied flow alive");
         using var conntrack = CniEgress.Netns.NetworkNamespace.Open(node.Node.Path).Run(ConntrackClient.Open);
         var stoppedFlows = new List<ConntrackFlow>();
         int stopped = ConntrackSweeper.Sweep(tightened, conntrack.List(),
-            flow => { stoppedFlows.Add(flow); return conntrack.SetMark(flow, EgressRuleset.DeniedFlowMark, EgressRuleset.DeniedFlowMark); });
+            flow => { stoppedFlows.Add(flow); return conntrack.SetMark(flow, NftRuleset.DeniedFlowMark, NftRuleset.DeniedFlowMark); });
 
         Assert.Equal(1, stopped);
         Assert.Equal(7000, Assert.Single(stoppedFlows).DestinationPort);

@@ -33,7 +33,7 @@ public class EgressCompilerTests
     [Fact]
     public void Pods_selected_by_the_same_policies_share_one_class()
     {
-        var compiled = EgressCompiler.Compile(Snapshot(Policy("all", new V1LabelSelector(), ToBlock("192.0.2.0/24"))));
+        var compiled = PolicyCompiler.Compile(Snapshot(Policy("all", new V1LabelSelector(), ToBlock("192.0.2.0/24"))));
         Assert.Single(compiled.Classes);
         Assert.Equal(compiled.ClassOfInterface["ceg00000000000a"], compiled.ClassOfInterface["ceg00000000000b"]);
         Assert.Equal(["192.0.2.0/24"], compiled.Classes.Values.Single().AnyTraffic.Select(r => r.ToString()));
@@ -48,7 +48,7 @@ public class EgressCompilerTests
     {
         var policy = Policy("broken", new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "web" } },
             ToBlock(cidr, except == null ? null : [except], new V1NetworkPolicyPort { Port = 80, EndPort = endPort, Protocol = protocol }));
-        var compiled = EgressCompiler.Compile(Snapshot(policy));
+        var compiled = PolicyCompiler.Compile(Snapshot(policy));
         var problem = Assert.Single(compiled.Problems);
         Assert.Equal(("shop/broken", field), (problem.Policy, problem.Field));
         Assert.True(compiled.ClassOfInterface.ContainsKey("ceg00000000000a"), "web stays isolated");
@@ -61,11 +61,11 @@ public class EgressCompilerTests
     {
         var namedNowhere = Policy("named", new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "db" } },
             new V1NetworkPolicyEgressRule { Ports = [new V1NetworkPolicyPort { Port = "metrics" }] });
-        var compiled = EgressCompiler.Compile(Snapshot(namedNowhere));
+        var compiled = PolicyCompiler.Compile(Snapshot(namedNowhere));
         Assert.Empty(compiled.Classes[compiled.ClassOfInterface["ceg00000000000b"]].Ports);
 
         var badSelector = Policy("bad", new V1LabelSelector { MatchExpressions = [new V1LabelSelectorRequirement { Key = "app", OperatorProperty = "Near" }] }, ToBlock("0.0.0.0/0"));
-        compiled = EgressCompiler.Compile(Snapshot(badSelector));
+        compiled = PolicyCompiler.Compile(Snapshot(badSelector));
         Assert.Equal("spec.podSelector.matchExpressions[0].operator", Assert.Single(compiled.Problems).Field);
         Assert.Equal(2, compiled.ClassOfInterface.Count);
     }
@@ -76,7 +76,7 @@ public class EgressCompilerTests
         var policy = Policy("p", new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "db" } },
             new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector() }], Ports = [new V1NetworkPolicyPort { Port = "http" }] },
             ToBlock("192.0.2.0/24", null, new V1NetworkPolicyPort { Port = 8000, EndPort = 8010, Protocol = "UDP" }));
-        var egress = EgressCompiler.Compile(Snapshot(policy)).Classes.Values.Single();
+        var egress = PolicyCompiler.Compile(Snapshot(policy)).Classes.Values.Single();
         Assert.Equal(["10.0.0.5 . tcp . 8080", "192.0.2.0/24 . udp . 8000-8010", "fd00::5 . tcp . 8080"],
             egress.Ports.Select(b => $"{b.Destination} . {Protocols.Name(b.Protocol)} . {(b.FirstPort == b.LastPort ? b.FirstPort.ToString() : $"{b.FirstPort}-{b.LastPort}")}").Order());
     }
@@ -84,9 +84,9 @@ public class EgressCompilerTests
     [Fact]
     public void Rendered_transaction_holds_static_rules_and_only_set_elements_vary()
     {
-        static string Render(DesiredDataplane desired) => EgressRuleset.FullSync(desired, SlotAllocator.Fresh(desired), []);
-        var one = Render(EgressCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("192.0.2.0/24")))));
-        var other = Render(EgressCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("198.51.100.0/24")))));
+        static string Render(DesiredDataplane desired) => NftRuleset.FullSync(desired, SlotPools.Fresh(desired), []);
+        var one = Render(PolicyCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("192.0.2.0/24")))));
+        var other = Render(PolicyCompiler.Compile(Snapshot(Policy("a", new V1LabelSelector(), ToBlock("198.51.100.0/24")))));
         static IEnumerable<string> Rules(string text) => text.Split('\n').Where(l => !l.StartsWith("add element", StringComparison.Ordinal));
         Assert.Equal(Rules(one), Rules(other));
         Assert.Contains("add element inet cni-egress pod-sources-v6 { \"ceg00000000000a\" . fd00::5 }", one, StringComparison.Ordinal);

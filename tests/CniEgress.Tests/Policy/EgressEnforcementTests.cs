@@ -120,7 +120,7 @@ public class EgressEnforcementTests
         var client = node.AddPod("team-a", "client", L("app", "client"));
         node.Serve(node.External, 80, "external");
         node.Serve(node.External, 53, "dns", udp: true);
-        node.Enforce(new EgressRuleset.Options(Reject: true),
+        node.Enforce(new NftRuleset.Options(Reject: true),
             Policy("team-a", "only-eleven", L("app", "client"), To([Block(OtherExternalV4 + "/32")], Port(80))));
         Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
 

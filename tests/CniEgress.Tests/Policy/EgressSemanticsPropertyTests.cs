@@ -16,7 +16,7 @@ public class EgressSemanticsPropertyTests
         {
             var random = new Random(seed);
             var snapshot = RandomCluster.Snapshot(random);
-            var compiled = EgressCompiler.Compile(snapshot);
+            var compiled = PolicyCompiler.Compile(snapshot);
             for (int i = 0; i < 60; i++)
             {
                 var flow = RandomCluster.Flow(random, snapshot);

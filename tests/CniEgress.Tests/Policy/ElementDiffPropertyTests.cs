@@ -17,12 +17,12 @@ public class ElementDiffPropertyTests
         {
             var random = new Random(seed);
             var snapshot = RandomCluster.Snapshot(random);
-            var warm = new EgressCompilation();
+            var warm = new PolicyCompilation();
             warm.Load(snapshot);
             var kernel = new FakeSets();
             var writer = new RecordingWriter(kernel);
             var nft = new RecordingExecutor();
-            var dataplane = new EgressDataplane(nft, writer);
+            var dataplane = new NftDataplane(nft, writer);
             var desired = warm.Build();
             dataplane.FullSync(desired);
             kernel.Load(AllElements(desired, dataplane.Slots!));
@@ -41,14 +41,17 @@ public class ElementDiffPropertyTests
                 expected.Load(AllElements(desired, dataplane.Slots!));
                 if (!kernel.SameAs(expected))
                     throw new Xunit.Sdk.XunitException($"seed {seed} step {step} ({change}): kernel {kernel} expected {expected}");
-                var slots = dataplane.Slots!.Placed.Values.ToList();
-                Assert.Equal(slots.Count, slots.Select(p => p.Slot).Distinct().Count());
-                Assert.Equal(slots.Sum(p => p.GroupSlots.Count), slots.SelectMany(p => p.GroupSlots).Distinct().Count());
+                foreach (var pool in dataplane.Slots!.Both)
+                {
+                    var slots = pool.Placed.Values.ToList();
+                    Assert.Equal(slots.Count, slots.Select(p => p.Slot).Distinct().Count());
+                    Assert.Equal(slots.Sum(p => p.GroupSlots.Count), slots.SelectMany(p => p.GroupSlots).Distinct().Count());
+                }
             }
         }, iter: 300);
 
     /// <summary>Every element a full sync writes for this state (its diff from an empty table).</summary>
-    private static IEnumerable<(string Set, NftElement Element)> AllElements(DesiredDataplane desired, SlotAllocator slots) =>
+    private static IEnumerable<(string Set, NftElement Element)> AllElements(DesiredDataplane desired, SlotPools slots) =>
         TableContents.Diff(TableContents.Empty, TableContents.Of(desired, slots)).SelectMany(change => change.Elements.Select(e => (change.Set, e)));
 
     private sealed class FakeSets
@@ -109,6 +112,6 @@ public class ElementDiffPropertyTests
 
         public void Apply(string transaction) => Applied++;
 
-        public IReadOnlyList<EgressRuleset.TableObject> ListObjects() => [];
+        public IReadOnlyList<NftRuleset.TableObject> ListObjects() => [];
     }
 }

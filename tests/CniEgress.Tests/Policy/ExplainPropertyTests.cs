@@ -15,7 +15,7 @@ public class ExplainPropertyTests
         {
             var random = new Random(seed);
             var snapshot = RandomCluster.Snapshot(random);
-            var compilation = new EgressCompilation();
+            var compilation = new PolicyCompilation();
             compilation.Load(snapshot);
             var compiled = compilation.Build();
             foreach (var egress in compiled.Classes.Values) PrintedFormMatchesAtEveryEdge(seed, egress);
@@ -26,7 +26,7 @@ public class ExplainPropertyTests
                 if (source == null) continue;
                 byte protocol = flow.Protocol switch { "UDP" => Protocols.Udp, "SCTP" => Protocols.Sctp, _ => Protocols.Tcp };
                 bool verdict = DataplaneVerdict.Allows(compiled, flow.From.HostInterface, source, flow.Destination, protocol, flow.Port);
-                var why = compilation.Explain(flow.From.Namespace, flow.From.Name, flow.Destination, protocol, flow.Port);
+                var why = compilation.Explain(Direction.Egress, flow.From.Namespace, flow.From.Name, flow.Destination, protocol, flow.Port);
                 if (why.Allowed != verdict)
                     throw new Xunit.Sdk.XunitException($"seed {seed}: {flow} compiled={verdict} explain={why.Allowed} ({why.Summary})\n{RandomCluster.Describe(snapshot)}");
                 if (!why.Allowed && why.Rules.Any(r => r.Allows || r.Reasons.Count == 0))
@@ -38,7 +38,7 @@ public class ExplainPropertyTests
         }, iter: 600);
 
     /// <summary>Random flows seldom hit the edge of a box: probe every box's corners and just past them.</summary>
-    private static void PrintedFormMatchesAtEveryEdge(int seed, EgressClass egress)
+    private static void PrintedFormMatchesAtEveryEdge(int seed, PolicyClass egress)
     {
         var printed = AllowedTraffic.Of(egress);
         var oracle = new ClassMatcher(egress);

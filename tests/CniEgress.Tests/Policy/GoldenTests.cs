@@ -22,10 +22,9 @@ public class GoldenTests
         string yaml = File.ReadAllText(Path.Combine(GoldenDirectory(), name + ".yaml"));
         var policies = Manifests.LoadAll(yaml).OfType<V1NetworkPolicy>().ToList();
         var cluster = Cluster(policies);
-        var desired = EgressCompiler.Compile(cluster);
+        var desired = PolicyCompiler.Compile(cluster);
         string actual = "# compiled\n" + DesiredDataplaneText.Describe(desired)
-            + "\n# nft -f (one transaction)\n" + EgressRuleset.FullSync(desired, SlotAllocator.Fresh(desired), [])
-            + "\n# ingress, compiled (not enforced yet)\n" + DesiredDataplaneText.DescribeIngress(IngressCompiler.Compile(cluster), cluster.LocalPods);
+            + "\n# nft -f (one transaction)\n" + NftRuleset.FullSync(desired, SlotPools.Fresh(desired), []);
         string path = Path.Combine(GoldenDirectory(), name + ".golden");
         if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1") File.WriteAllText(path, actual);
         Assert.True(File.Exists(path), $"{path} is missing: run with UPDATE_GOLDEN=1 and review it");

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace CniEgress.Tests.Policy;
 
-/// <summary>A warm <see cref="EgressCompilation"/> told one change at a time must always hold
+/// <summary>A warm <see cref="PolicyCompilation"/> told one change at a time must always hold
 /// exactly what a cold compile of the same snapshot gives, over random sequences of namespace,
 /// pod, policy and local-pod changes.</summary>
 public class IncrementalCompilationPropertyTests
@@ -16,7 +16,7 @@ public class IncrementalCompilationPropertyTests
         {
             var random = new Random(seed);
             var snapshot = RandomCluster.Snapshot(random);
-            var warm = new EgressCompilation();
+            var warm = new PolicyCompilation();
             warm.Load(snapshot);
             var before = warm.Build();
             for (int step = 0; step < 12; step++)
@@ -25,12 +25,12 @@ public class IncrementalCompilationPropertyTests
                 string change;
                 (snapshot, change) = RandomChange(random, snapshot, donor, warm);
                 var incremental = warm.Build();
-                string expected = Canonical(EgressCompiler.Compile(snapshot));
+                string expected = Canonical(PolicyCompiler.Compile(snapshot));
                 string actual = Canonical(incremental);
                 if (expected != actual)
                     throw new Xunit.Sdk.XunitException($"seed {seed} step {step} ({change}):\nexpected {expected}\nactual   {actual}\n{RandomCluster.Describe(snapshot)}");
-                foreach (var (id, egress) in incremental.Classes)
-                    if (before.Classes.TryGetValue(id, out var old) && !ReferenceEquals(old, egress) && Canonical(old) == Canonical(egress)
+                foreach (var (id, egress) in incremental.Classes.Concat(incremental.Ingress.Classes))
+                    if ((before.Classes.TryGetValue(id, out var old) || before.Ingress.Classes.TryGetValue(id, out old)) && !ReferenceEquals(old, egress) && Canonical(old) == Canonical(egress)
                         && change.StartsWith("local", StringComparison.Ordinal))
                         throw new Xunit.Sdk.XunitException($"seed {seed}: a local pod change rebuilt class {id}");
                 before = incremental;
@@ -38,7 +38,7 @@ public class IncrementalCompilationPropertyTests
         }, iter: 400);
 
     /// <summary>One random change, told to <paramref name="warm"/> and made to the snapshot.</summary>
-    internal static (ClusterSnapshot, string) RandomChange(Random r, ClusterSnapshot s, ClusterSnapshot donor, EgressCompilation warm)
+    internal static (ClusterSnapshot, string) RandomChange(Random r, ClusterSnapshot s, ClusterSnapshot donor, PolicyCompilation warm)
     {
         switch (r.Next(8))
         {
@@ -117,10 +117,12 @@ public class IncrementalCompilationPropertyTests
         text.AppendJoin(' ', d.PodSources.Select(s => $"{s.HostInterface}={s.Address}")).Append(" | ");
         text.AppendJoin(' ', d.ClassOfInterface.Select(kv => $"{kv.Key}->{kv.Value}")).Append(" | ");
         foreach (var egress in d.Classes.Values) text.Append(Canonical(egress)).Append(' ');
+        text.Append("| ingress ").AppendJoin(' ', d.Ingress.ClassOfInterface.Select(kv => $"{kv.Key}->{kv.Value}")).Append(" | ");
+        foreach (var accepted in d.Ingress.Classes.Values) text.Append(Canonical(accepted)).Append(' ');
         text.Append("| ").AppendJoin("; ", d.Problems);
         return text.ToString();
     }
 
-    private static string Canonical(EgressClass c) =>
+    private static string Canonical(PolicyClass c) =>
         $"{c.Id}[{string.Join(',', c.Policies)}]any({string.Join(',', c.AnyTraffic)})ports({string.Join(',', c.Ports)})";
 }

@@ -27,22 +27,22 @@ public class IncrementalUpdateTests
     {
         using var node = new PolicyNode();
         using var nftables = node.OpenNftablesClient();
-        var dataplane = new EgressDataplane(node.Nft, new NetlinkElementWriter(nftables));
+        var dataplane = new NftDataplane(node.Nft, new NetlinkElementWriter(nftables));
         var client = node.AddPod("team-a", "client", new() { ["app"] = "client" });
         node.Serve(node.External, 80, "external");
-        dataplane.FullSync(EgressCompiler.Compile(node.Snapshot(AllowClient(ExternalV4 + "/32"))));
+        dataplane.FullSync(PolicyCompiler.Compile(node.Snapshot(AllowClient(ExternalV4 + "/32"))));
         Assert.Equal("external", Talk(client.Netns, ExternalV4, 80));
         Assert.Null(Talk(client.Netns, OtherExternalV4, 80));
 
         // A second pod of the same class: only pod-sources and pod-class change.
         var second = node.AddPod("team-a", "client-2", new() { ["app"] = "client" });
         Assert.Null(Talk(second.Netns, ExternalV4, 80)); // unknown to the table yet: fail closed
-        Assert.True(dataplane.Update(EgressCompiler.Compile(node.Snapshot(AllowClient(ExternalV4 + "/32")))));
+        Assert.True(dataplane.Update(PolicyCompiler.Compile(node.Snapshot(AllowClient(ExternalV4 + "/32")))));
         Assert.Equal("external", Talk(second.Netns, ExternalV4, 80));
         Assert.Null(Talk(second.Netns, OtherExternalV4, 80));
 
         // The policy's CIDR widens: one interval replaces another in the class's port group.
-        var widened = EgressCompiler.Compile(node.Snapshot(AllowClient("203.0.113.0/24")));
+        var widened = PolicyCompiler.Compile(node.Snapshot(AllowClient("203.0.113.0/24")));
         Assert.True(dataplane.Update(widened));
         Assert.Equal("external", Talk(second.Netns, OtherExternalV4, 80));
         Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
@@ -52,7 +52,7 @@ public class IncrementalUpdateTests
         string incremental = Generationless(node.ListTable());
         dataplane.FullSync(widened);
         Assert.Equal(incremental, Generationless(node.ListTable()));
-        new EgressDataplane(node.Nft).FullSync(widened);
+        new NftDataplane(node.Nft).FullSync(widened);
         Assert.Equal(incremental, Generationless(node.ListTable()));
         Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
 
@@ -60,20 +60,20 @@ public class IncrementalUpdateTests
         // does not fit the kernel any more: it repairs with a full sync instead of failing.
         var withPort = AllowClient("203.0.113.0/24");
         withPort.Spec.Egress[0].Ports.Add(new V1NetworkPolicyPort { Port = 443 });
-        Assert.False(dataplane.Update(EgressCompiler.Compile(node.Snapshot(AllowClient(ExternalV4 + "/32")))));
+        Assert.False(dataplane.Update(PolicyCompiler.Compile(node.Snapshot(AllowClient(ExternalV4 + "/32")))));
         Assert.Null(Talk(client.Netns, OtherExternalV4, 80));
 
         // A new port adds a port-map entry and a group slot's elements: still elements only.
         node.Serve(node.External, 443, "external-443");
         Assert.True(dataplane.Update(widened));
         Assert.Null(Talk(client.Netns, OtherExternalV4, 443));
-        Assert.True(dataplane.Update(EgressCompiler.Compile(node.Snapshot(withPort))));
+        Assert.True(dataplane.Update(PolicyCompiler.Compile(node.Snapshot(withPort))));
         Assert.Equal("external-443", Talk(client.Netns, OtherExternalV4, 443));
         Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
 
         // A pod relabelled out of every policy leaves its class; the other pod keeps it.
         node.Relabel("team-a", "client-2", new() { ["app"] = "other" });
-        Assert.True(dataplane.Update(EgressCompiler.Compile(node.Snapshot(withPort))));
+        Assert.True(dataplane.Update(PolicyCompiler.Compile(node.Snapshot(withPort))));
         node.Serve(node.External, 81, "external-81");
         Assert.Equal("external-81", Talk(second.Netns, OtherExternalV4, 81));
         Assert.Null(Talk(client.Netns, OtherExternalV4, 81));
@@ -81,5 +81,5 @@ public class IncrementalUpdateTests
     }
 
     private static string Generationless(string listing) =>
-        System.Text.RegularExpressions.Regex.Replace(listing, @"\b[ab]-(class|group)-", "x-$1-");
+        System.Text.RegularExpressions.Regex.Replace(listing, @"\b[ab]-(in-)?(class|group)-", "x-$1$2-");
 }

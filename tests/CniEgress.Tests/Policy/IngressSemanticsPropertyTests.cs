@@ -16,7 +16,7 @@ public class IngressSemanticsPropertyTests
         {
             var random = new Random(seed);
             var snapshot = RandomCluster.Snapshot(random);
-            var compiled = IngressCompiler.Compile(snapshot);
+            var compiled = PolicyCompiler.Compile(snapshot).Ingress;
             for (int i = 0; i < 60; i++)
             {
                 // The egress generator's flow, turned around: its destination sends to the local pod.

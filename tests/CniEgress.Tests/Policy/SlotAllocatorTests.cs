@@ -7,10 +7,10 @@ namespace CniEgress.Tests.Policy;
 
 public class SlotAllocatorTests
 {
-    private static EgressClass Class(string id, params string[] cidrs) =>
+    private static PolicyClass Class(string id, params string[] cidrs) =>
         new(id, [id], [], cidrs.Select(c => new PortBox(AddressRange.Of(System.Net.IPNetwork.Parse(c)), Protocols.Tcp, 80, 80)).ToList());
 
-    private static DesiredDataplane Desired(params EgressClass[] classes) => new(
+    private static DesiredDataplane Desired(params PolicyClass[] classes) => new(
         [],
         classes.Select((c, i) => (c, i)).ToDictionary(x => $"ceg{x.i:x12}", x => x.c.Id),
         classes.ToDictionary(c => c.Id),
@@ -37,7 +37,7 @@ public class SlotAllocatorTests
         var widened = Class("a", "192.0.2.0/23");
         var after = before.Next(Desired(widened, b))!;
         Assert.Equal(before.Placed["a"].Slot, after.Placed["a"].Slot);
-        var changes = TableContents.Diff(TableContents.Of(Desired(a, b), before), TableContents.Of(Desired(widened, b), after));
+        var changes = TableContents.Diff(TableContents.Of(Desired(a, b), Pools(before)), TableContents.Of(Desired(widened, b), Pools(after)));
         string group = after.Placed["a"].GroupChain(0) + "-v4";
         Assert.Equal([(false, group), (true, group)], changes.Select(c => (c.Add, c.Set)));
         Assert.Equal(2, changes[0].Elements.Count); // the old range: start and end
@@ -48,7 +48,7 @@ public class SlotAllocatorTests
     {
         var desired = Desired(Class("a", "192.0.2.0/24"));
         var slots = SlotAllocator.Fresh(desired);
-        Assert.Empty(TableContents.Diff(TableContents.Of(desired, slots), TableContents.Of(desired, slots.Next(desired)!)));
+        Assert.Empty(TableContents.Diff(TableContents.Of(desired, Pools(slots)), TableContents.Of(desired, Pools(slots.Next(desired)!))));
     }
 
     [Fact]
@@ -70,8 +70,12 @@ public class SlotAllocatorTests
         var desired = Desired(Class("z", "10.0.0.0/8"), joined);
         var after = before.Next(desired)!;
         Assert.Equal(before.Placed["a"].Slot, after.Placed["a+b"].Slot);
-        var changes = TableContents.Diff(TableContents.Of(Desired(Class("z", "10.0.0.0/8"), a), before), TableContents.Of(desired, after));
+        var changes = TableContents.Diff(TableContents.Of(Desired(Class("z", "10.0.0.0/8"), a), Pools(before)), TableContents.Of(desired, Pools(after)));
         Assert.DoesNotContain(changes, c => !c.Add && c.Set.EndsWith("-v4", StringComparison.Ordinal)); // 192.0.2.0/24 stays
         Assert.Equal(2, changes.Where(c => c.Add && c.Set.EndsWith("-v4", StringComparison.Ordinal)).Sum(c => c.Elements.Count));
     }
+
+    /// <summary>An egress pool with an empty ingress pool beside it.</summary>
+    private static SlotPools Pools(SlotAllocator egress) =>
+        new(egress, SlotAllocator.Fresh(new DesiredDataplane([], new Dictionary<string, string>(), new Dictionary<string, PolicyClass>(), []), egress.Generation, Direction.Ingress));
 }

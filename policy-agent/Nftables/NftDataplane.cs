@@ -7,12 +7,12 @@ namespace CniEgress.PolicyAgent.Nftables;
 /// out the pool of slots with their rules; after it, an update is the exact element changes over
 /// nfnetlink (cost O(change), whatever the size of the ruleset), unless the pool has run out of
 /// slots, which takes a full sync with a bigger pool.</summary>
-public sealed class EgressDataplane(INftExecutor executor, INftElementWriter? elements = null, EgressRuleset.Options? options = null)
+public sealed class NftDataplane(INftExecutor executor, INftElementWriter? elements = null, NftRuleset.Options? options = null)
 {
     private TableContents? applied;
 
     /// <summary>Where each class sits now (for counters, logs and the CLI).</summary>
-    public SlotAllocator? Slots => applied?.Slots;
+    public SlotPools? Slots => applied?.Slots;
 
     /// <summary>Rewrites the whole table for <paramref name="desired"/> into a new generation of
     /// slots: the structure (nft), then one nfnetlink transaction that fills it and switches every
@@ -21,24 +21,24 @@ public sealed class EgressDataplane(INftExecutor executor, INftElementWriter? el
     public void FullSync(DesiredDataplane desired)
     {
         var existing = executor.ListObjects();
-        var slots = SlotAllocator.Fresh(desired, NextGeneration(existing));
+        var slots = SlotPools.Fresh(desired, NextGeneration(existing));
         var contents = TableContents.Of(desired, slots);
         if (elements == null)
         {
-            executor.Apply(EgressRuleset.FullSync(desired, slots, existing, options));
+            executor.Apply(NftRuleset.FullSync(desired, slots, existing, options));
         }
         else
         {
-            executor.Apply(EgressRuleset.Structure(slots, options));
-            elements.Apply([.. EgressRuleset.SetsToRefill(slots).Select(NftElementChange.Flush), .. TableContents.Diff(TableContents.Empty, contents)]);
-            if (EgressRuleset.Cleanup(slots, existing) is { } cleanup) executor.Apply(cleanup);
+            executor.Apply(NftRuleset.Structure(slots, options));
+            elements.Apply([.. NftRuleset.SetsToRefill(slots).Select(NftElementChange.Flush), .. TableContents.Diff(TableContents.Empty, contents)]);
+            if (NftRuleset.Cleanup(slots, existing) is { } cleanup) executor.Apply(cleanup);
         }
         applied = contents;
     }
 
     /// <summary>The generation that is not live: known after our own sync, else read from the
     /// table (a restart adopts it); "a" for an empty table.</summary>
-    private string NextGeneration(IReadOnlyList<EgressRuleset.TableObject> existing)
+    private string NextGeneration(IReadOnlyList<NftRuleset.TableObject> existing)
     {
         if (applied != null) return SlotNames.Other(applied.Slots.Generation);
         return existing.Any(o => o.Name.StartsWith("a-", StringComparison.Ordinal)) ? "b" : "a";
@@ -81,5 +81,5 @@ public interface INftElementWriter
 /// <summary>Element changes over an nfnetlink socket opened in the node's namespace.</summary>
 public sealed class NetlinkElementWriter(NftablesNetlinkClient client) : INftElementWriter
 {
-    public void Apply(IReadOnlyList<NftElementChange> changes) => client.ApplyElementChanges(NftFamily.Inet, EgressRuleset.Table, changes);
+    public void Apply(IReadOnlyList<NftElementChange> changes) => client.ApplyElementChanges(NftFamily.Inet, NftRuleset.Table, changes);
 }

@@ -4,46 +4,52 @@ using CniEgress.Net;
 
 namespace CniEgress.PolicyAgent.Policy;
 
-/// <summary>Why a flow is allowed or denied, in the terms of the policies: the verdict, a one-line
-/// summary, and for every rule of every policy that isolates the pod whether it allows the flow
-/// and, when not, why each of its peers and ports does not match.</summary>
+/// <summary>Why a flow is allowed or denied on one side, in the terms of the policies: the
+/// verdict, a one-line summary, and for every rule of every policy that isolates the pod for that
+/// side whether it allows the flow and, when not, why each of its peers and ports does not match.
+/// <see cref="PeerPod"/>: the pod at the other end (the destination on egress, the source on ingress).</summary>
 public sealed record PolicyExplanation(bool Allowed, bool Isolated, string Summary, IReadOnlyList<string> IsolatedBy,
-    string? DestinationPod, IReadOnlyList<RuleExplanation> Rules);
+    string? PeerPod, IReadOnlyList<RuleExplanation> Rules);
 
-/// <summary>One egress rule (spec.egress[Index] of Policy) against one flow. Asked without a
-/// port, <see cref="Allows"/> says its peers include the destination and <see cref="Opens"/>
+/// <summary>One rule (spec.egress[Index] or spec.ingress[Index] of Policy) against one flow. Asked
+/// without a port, <see cref="Allows"/> says its peers include the other end and <see cref="Opens"/>
 /// which ports the rule opens there.</summary>
-public sealed record RuleExplanation(string Policy, int Index, bool Allows, IReadOnlyList<string> Reasons, string? Opens = null)
+public sealed record RuleExplanation(string Policy, Direction Direction, int Index, bool Allows, IReadOnlyList<string> Reasons, string? Opens = null)
 {
-    public string Name => $"{Policy} egress[{Index.ToString(CultureInfo.InvariantCulture)}]";
+    public string Name => $"{Policy} {(Direction == Direction.Egress ? "egress" : "ingress")}[{Index.ToString(CultureInfo.InvariantCulture)}]";
 }
 
 /// <summary>Evaluates one flow against the compiler's own reading of the policies (the same
-/// <see cref="EgressPolicy"/> objects, selectors and cluster index the compiled classes come
+/// <see cref="PolicySide"/> objects, selectors and cluster index the compiled classes come
 /// from), collecting reasons instead of building sets. Pure.</summary>
-internal static class EgressExplainer
+internal static class PolicyExplainer
 {
-    public static PolicyExplanation Explain(ClusterIndex cluster, IEnumerable<EgressPolicy> isolatingInNamespace,
-        string ns, string name, IPAddress destination, byte protocol, int? port)
+    /// <param name="ns">With <paramref name="name"/>: the pod whose policies decide (the source on egress, the destination on ingress).</param>
+    /// <param name="peer">The other end's address.</param>
+    public static PolicyExplanation Explain(ClusterIndex cluster, IEnumerable<PolicySide> isolatingInNamespace, Direction direction,
+        string ns, string name, IPAddress peer, byte protocol, int? port)
     {
-        var target = cluster.PodWithAddress(destination);
-        string? targetName = target == null ? null : $"{target.Namespace}/{target.Name}";
+        string side = direction == Direction.Egress ? "egress" : "ingress";
+        var peerPod = cluster.PodWithAddress(peer);
+        string? peerName = peerPod == null ? null : $"{peerPod.Namespace}/{peerPod.Name}";
         var candidates = isolatingInNamespace.ToList();
         var pod = cluster.Pod(ns, name);
         if (pod == null)
             return candidates.Count == 0
-                ? new(true, false, $"allowed: no egress policy in namespace {ns} (the pod is not known to the cluster yet)", [], targetName, [])
-                : new(false, true, $"denied: the pod's labels are not known yet and namespace {ns} has egress policies (fail closed)",
-                    candidates.Select(p => p.Key).ToList(), targetName, []);
+                ? new(true, false, $"allowed: no {side} policy in namespace {ns} (the pod is not known to the cluster yet)", [], peerName, [])
+                : new(false, true, $"denied: the pod's labels are not known yet and namespace {ns} has {side} policies (fail closed)",
+                    candidates.Select(p => p.Key).ToList(), peerName, []);
 
         var selecting = candidates.Where(p => p.Selects(pod)).ToList();
         if (selecting.Count == 0)
-            return new(true, false, $"allowed: no egress policy selects {ns}/{name} (not isolated for egress)", [], targetName, []);
+            return new(true, false, $"allowed: no {side} policy selects {ns}/{name} (not isolated for {side})", [], peerName, []);
 
+        // Named ports resolve against the destination: the peer on egress, the pod itself on ingress.
+        var portOwner = direction == Direction.Egress ? peerPod : pod;
         var rules = new List<RuleExplanation>();
         foreach (var policy in selecting)
             for (int r = 0; r < policy.Rules.Count; r++)
-                rules.Add(ExplainRule(cluster, policy, r, target, destination, protocol, port));
+                rules.Add(ExplainRule(cluster, policy, r, peerPod, portOwner, peer, protocol, port));
         var keys = selecting.Select(p => p.Key).ToList();
         var allowing = rules.FirstOrDefault(r => r.Allows);
         string summary = allowing != null
@@ -51,31 +57,32 @@ internal static class EgressExplainer
                 ? "open through " + string.Join(", ", rules.Where(r => r.Allows).Select(r => $"{r.Name} ({r.Opens})"))
                 : $"allowed by {allowing.Name}"
             : rules.Count == 0
-                ? $"denied: isolated by {string.Join(", ", keys)}, which have no egress rules"
+                ? $"denied: isolated by {string.Join(", ", keys)}, which have no {side} rules"
                 : port == null
-                    ? $"denied on every port: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} egress rule(s) opens anything to it"
-                    : $"denied: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} egress rule(s) allows it";
-        return new(allowing != null, true, summary, keys, targetName, rules);
+                    ? $"denied on every port: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} {side} rule(s) opens anything {(direction == Direction.Egress ? "to" : "from")} it"
+                    : $"denied: isolated by {string.Join(", ", keys)}, and none of their {rules.Count} {side} rule(s) allows it";
+        return new(allowing != null, true, summary, keys, peerName, rules);
     }
 
-    private static RuleExplanation ExplainRule(ClusterIndex cluster, EgressPolicy policy, int index, PodState? target,
-        IPAddress destination, byte protocol, int? port)
+    private static RuleExplanation ExplainRule(ClusterIndex cluster, PolicySide policy, int index, PodState? peerPod, PodState? portOwner,
+        IPAddress peer, byte protocol, int? port)
     {
         var rule = policy.Rules[index];
         var peerReasons = new List<string>();
         var portReasons = new List<string>();
-        bool peerMatches = AnyMatches(rule.Peers, "to", "peer", peer => PeerMismatch(cluster, peer, target, destination), peerReasons);
+        string peerField = policy.Direction == Direction.Egress ? "to" : "from";
+        bool peerMatches = AnyMatches(rule.Peers, peerField, "peer", entry => PeerMismatch(cluster, entry, peerPod, peer), peerReasons);
         if (port is not { } number)
         {
-            // Which ports, not whether one: the rule counts when its peers take the destination in.
+            // Which ports, not whether one: the rule counts when its peers take the other end in.
             bool opens = peerMatches && rule.Ports is not { Count: 0 };
             if (peerMatches && !opens) peerReasons.Add("ports: every port of this rule is invalid (see the policy's problems), so it allows nothing");
-            return new(policy.Key, index, opens, opens ? [] : peerReasons, opens ? Opens(rule, target) : null);
+            return new(policy.Key, policy.Direction, index, opens, opens ? [] : peerReasons, opens ? Opens(rule, portOwner) : null);
         }
-        bool portMatches = AnyMatches(rule.Ports, "ports", "port", entry => PortMismatch(entry, target, protocol, number), portReasons);
+        bool portMatches = AnyMatches(rule.Ports, "ports", "port", entry => PortMismatch(entry, portOwner, protocol, number), portReasons);
         bool allows = peerMatches && portMatches;
         var reasons = allows ? [] : (peerMatches ? [] : peerReasons).Concat(portMatches ? [] : portReasons).ToList();
-        return new(policy.Key, index, allows, reasons);
+        return new(policy.Key, policy.Direction, index, allows, reasons);
     }
 
     /// <summary>A rule's `to` or `ports`: null matches everything; an empty list (every entry was
@@ -105,19 +112,20 @@ internal static class EgressExplainer
         _ => "?",
     }));
 
-    private static string? PeerMismatch(ClusterIndex cluster, EgressPeer peer, PodState? target, IPAddress destination)
+    /// <summary>Why <paramref name="peer"/> does not take in the other end (<paramref name="address"/>, the pod <paramref name="target"/> if it is one); null when it does.</summary>
+    private static string? PeerMismatch(ClusterIndex cluster, PolicyPeer peer, PodState? target, IPAddress address)
     {
         switch (peer)
         {
             case IpBlockPeer block:
                 string text = "ipBlock " + block.Cidr + (block.Except.Count == 0 ? "" : " except " + string.Join(", ", block.Except));
-                if (!block.Cidr.Contains(destination)) return $"{text}: {destination} is outside {block.Cidr}";
+                if (!block.Cidr.Contains(address)) return $"{text}: {address} is outside {block.Cidr}";
                 foreach (var hole in block.Except)
-                    if (hole.Contains(destination)) return $"{text}: {destination} is in except {hole}";
+                    if (hole.Contains(address)) return $"{text}: {address} is in except {hole}";
                 return null;
             case SelectorPeer selector:
                 string what = Describe(selector);
-                if (target == null) return $"{what}: {destination} is not the address of any pod";
+                if (target == null) return $"{what}: {address} is not the address of any pod";
                 if (selector.Namespaces == null && target.Namespace != selector.PolicyNamespace)
                     return $"{what}: pod {target.Namespace}/{target.Name} is not in the policy's namespace {selector.PolicyNamespace}";
                 if (selector.Namespaces != null)
@@ -134,7 +142,7 @@ internal static class EgressExplainer
         }
     }
 
-    private static string? PortMismatch(EgressPort entry, PodState? target, byte protocol, int port)
+    private static string? PortMismatch(PolicyPort entry, PodState? target, byte protocol, int port)
     {
         string wanted = Protocols.Name(protocol);
         switch (entry)

@@ -5,12 +5,15 @@ using CniEgress.PolicyAgent.Policy;
 namespace CniEgress.PolicyAgent.Nftables;
 
 /// <summary>Renders a <see cref="DesiredDataplane"/> placed in slots as one nft transaction (the
-/// `nft -f` text format) for table inet cni-egress. Rules are fixed templates over a pool of slots
-/// (a class slot: chain, two destination sets, a port map; a group slot: chain, two destination
-/// sets); what varies is set and map contents. A new connection's verdict costs a constant number
-/// of lookups whatever the number of policies, rules, pods or CIDRs: interface and source,
-/// conntrack, class map, then one interval set, one small port map and one more interval set.</summary>
-public static class EgressRuleset
+/// `nft -f` text format) for table inet cni-egress. Rules are fixed templates over two pools of
+/// slots, one per direction (a class slot: chain, two peer sets, a port map; a group slot: chain,
+/// two peer sets); what varies is set and map contents. A new connection's verdict costs a
+/// constant number of lookups whatever the number of policies, rules, pods or CIDRs. Egress, in
+/// prerouting: interface and source, conntrack, class map by input interface, then one interval
+/// set of destinations, one small port map and one more interval set. Ingress, in forward (so
+/// only routed traffic: the node's own connections to its pods, kubelet probes among them, stay
+/// allowed): conntrack, class map by output interface, then the same three lookups on sources.</summary>
+public static class NftRuleset
 {
     public const string Table = "cni-egress";
     public const string PodInterfacePattern = "ceg*";
@@ -41,7 +44,7 @@ public static class EgressRuleset
     /// pool gets its chain and rules, occupied or not, so later updates only change elements.
     /// nft parses every element here, which is slow for 100k of them: with an nfnetlink writer
     /// the dataplane uses <see cref="Structure"/>, elements over nfnetlink, and <see cref="Cleanup"/>.</summary>
-    public static string FullSync(DesiredDataplane desired, SlotAllocator slots, IEnumerable<TableObject> existing, Options? options = null)
+    public static string FullSync(DesiredDataplane desired, SlotPools slots, IEnumerable<TableObject> existing, Options? options = null)
     {
         options ??= new Options();
         var objects = Objects(slots);
@@ -53,7 +56,7 @@ public static class EgressRuleset
         AppendDeletions(text, objects, existing);
         AppendRules(text, slots, options);
         AppendPodElements(text, desired, slots);
-        foreach (var placement in slots.Placed.Values.OrderBy(p => p.Slot)) AppendClassElements(text, placement);
+        foreach (var placement in slots.Placed.OrderBy(p => p.Direction).ThenBy(p => p.Slot)) AppendClassElements(text, placement);
         return text.ToString();
     }
 
@@ -61,7 +64,7 @@ public static class EgressRuleset
     /// <paramref name="slots"/>' generation, with their rules, in one transaction. Only those
     /// chains are flushed (and refilled in the same transaction); the live generation keeps
     /// enforcing untouched until the elements switch pods over.</summary>
-    public static string Structure(SlotAllocator slots, Options? options = null)
+    public static string Structure(SlotPools slots, Options? options = null)
     {
         options ??= new Options();
         var text = new StringBuilder();
@@ -73,20 +76,20 @@ public static class EgressRuleset
     }
 
     /// <summary>Every set and map the elements of a switch must empty first: the per-pod ones and the new generation's.</summary>
-    public static IEnumerable<string> SetsToRefill(SlotAllocator slots) => Objects(slots).Where(o => o.Kind != "chain").Select(o => o.Name);
+    public static IEnumerable<string> SetsToRefill(SlotPools slots) => Objects(slots).Where(o => o.Kind != "chain").Select(o => o.Name);
 
     /// <summary>Last step of a generation switch: delete what <paramref name="existing"/> holds that
     /// the new layout does not (the old generation, nothing references it any more); null when nothing is left over.</summary>
-    public static string? Cleanup(SlotAllocator slots, IEnumerable<TableObject> existing)
+    public static string? Cleanup(SlotPools slots, IEnumerable<TableObject> existing)
     {
         var text = new StringBuilder();
         AppendDeletions(text, Objects(slots), existing);
         return text.Length == 0 ? null : text.ToString();
     }
 
-    private static List<TableObject> Objects(SlotAllocator slots) => StaticObjects.Concat(PoolObjects(slots)).ToList();
+    private static List<TableObject> Objects(SlotPools slots) => StaticObjects.Concat(PoolObjects(slots)).ToList();
 
-    private static void AppendDeclarations(StringBuilder text, SlotAllocator slots)
+    private static void AppendDeclarations(StringBuilder text, SlotPools slots)
     {
         // Declaring an object that exists is a no-op, so this creates only what is missing.
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
@@ -106,7 +109,7 @@ public static class EgressRuleset
         foreach (var o in stale.Where(o => o.Kind == "chain")) Line(text, $"delete chain inet {Table} {o.Name}");
     }
 
-    private static void AppendRules(StringBuilder text, SlotAllocator slots, Options options)
+    private static void AppendRules(StringBuilder text, SlotPools slots, Options options)
     {
         text.Append(CultureInfo.InvariantCulture, $"table inet {Table} {{\n");
         AppendStaticRules(text, options);
@@ -117,25 +120,30 @@ public static class EgressRuleset
     private static readonly TableObject[] StaticObjects =
     [
         new("set", "pod-sources-v4"), new("set", "pod-sources-v6"), new("map", "pod-class"), new("set", "pod-denials"),
+        new("map", "pod-ingress-class"), new("set", "pod-ingress-denials"),
         new("chain", "prerouting"), new("chain", "from-pod"), new("chain", "from-pod-v4"), new("chain", "from-pod-v6"),
+        new("chain", "forward"), new("chain", "to-pod"),
     ];
 
-    private static IEnumerable<TableObject> PoolObjects(SlotAllocator slots)
+    private static IEnumerable<TableObject> PoolObjects(SlotPools slots)
     {
-        for (int s = 0; s < slots.ClassCapacity; s++)
+        foreach (var pool in slots.Both)
         {
-            string chain = SlotNames.ClassChain(slots.Generation, s);
-            yield return new("chain", chain);
-            yield return new("set", chain + "-any-v4");
-            yield return new("set", chain + "-any-v6");
-            yield return new("map", chain + "-ports");
-        }
-        for (int g = 0; g < slots.GroupCapacity; g++)
-        {
-            string group = SlotNames.GroupChain(slots.Generation, g);
-            yield return new("chain", group);
-            yield return new("set", group + "-v4");
-            yield return new("set", group + "-v6");
+            for (int s = 0; s < pool.ClassCapacity; s++)
+            {
+                string chain = SlotNames.ClassChain(pool.Direction, pool.Generation, s);
+                yield return new("chain", chain);
+                yield return new("set", chain + "-any-v4");
+                yield return new("set", chain + "-any-v6");
+                yield return new("map", chain + "-ports");
+            }
+            for (int g = 0; g < pool.GroupCapacity; g++)
+            {
+                string group = SlotNames.GroupChain(pool.Direction, pool.Generation, g);
+                yield return new("chain", group);
+                yield return new("set", group + "-v4");
+                yield return new("set", group + "-v6");
+            }
         }
     }
 
@@ -144,29 +152,36 @@ public static class EgressRuleset
           set pod-sources-v6 { type ifname . ipv6_addr; }
           map pod-class { type ifname : verdict; comment "pods isolated for egress -> the chain of their class"; }
           set pod-denials { type ifname; counter; comment "per pod: packets its egress policies denied"; }
+          map pod-ingress-class { type ifname : verdict; comment "pods isolated for ingress -> the chain of their class"; }
+          set pod-ingress-denials { type ifname; counter; comment "per pod: packets its ingress policies denied"; }
           chain prerouting { type filter hook prerouting priority dstnat + 10; policy accept; }
           chain from-pod { }
           chain from-pod-v4 { }
           chain from-pod-v6 { }
+          chain forward { type filter hook forward priority filter + 10; policy accept; }
+          chain to-pod { }
 
         """);
 
-    private static void AppendPoolDeclarations(StringBuilder text, SlotAllocator slots)
+    private static void AppendPoolDeclarations(StringBuilder text, SlotPools slots)
     {
-        for (int s = 0; s < slots.ClassCapacity; s++)
+        foreach (var pool in slots.Both)
         {
-            string chain = SlotNames.ClassChain(slots.Generation, s);
-            Line(text, $"  set {chain}-any-v4 {{ type ipv4_addr; flags interval; }}");
-            Line(text, $"  set {chain}-any-v6 {{ type ipv6_addr; flags interval; }}");
-            Line(text, $"  map {chain}-ports {{ type inet_proto . inet_service : verdict; flags interval; }}");
-            Line(text, $"  chain {chain} {{ }}");
-        }
-        for (int g = 0; g < slots.GroupCapacity; g++)
-        {
-            string group = SlotNames.GroupChain(slots.Generation, g);
-            Line(text, $"  set {group}-v4 {{ type ipv4_addr; flags interval; }}");
-            Line(text, $"  set {group}-v6 {{ type ipv6_addr; flags interval; }}");
-            Line(text, $"  chain {group} {{ }}");
+            for (int s = 0; s < pool.ClassCapacity; s++)
+            {
+                string chain = SlotNames.ClassChain(pool.Direction, pool.Generation, s);
+                Line(text, $"  set {chain}-any-v4 {{ type ipv4_addr; flags interval; }}");
+                Line(text, $"  set {chain}-any-v6 {{ type ipv6_addr; flags interval; }}");
+                Line(text, $"  map {chain}-ports {{ type inet_proto . inet_service : verdict; flags interval; }}");
+                Line(text, $"  chain {chain} {{ }}");
+            }
+            for (int g = 0; g < pool.GroupCapacity; g++)
+            {
+                string group = SlotNames.GroupChain(pool.Direction, pool.Generation, g);
+                Line(text, $"  set {group}-v4 {{ type ipv4_addr; flags interval; }}");
+                Line(text, $"  set {group}-v6 {{ type ipv6_addr; flags interval; }}");
+                Line(text, $"  chain {group} {{ }}");
+            }
         }
     }
 
@@ -197,49 +212,66 @@ public static class EgressRuleset
             iifname vmap @pod-class
             log group {{options.AllowedTap}} prefix "{{AllowPrefix}}- " comment "a pod no policy isolates"
           }
+          chain forward {
+            oifname "{{PodInterfacePattern}}" jump to-pod
+          }
+          chain to-pod {
+            ct state established,related ct mark & {{DeniedFlowMarkHex}} == 0 accept
+            ct state invalid counter drop
+            oifname vmap @pod-ingress-class
+          }
 
         """);
 
-    /// <summary>A class slot: destinations open on every port, then (protocol, port) to a group
-    /// slot, then the denial: counted for the pod (its element in pod-denials), logged with the
-    /// slot in the prefix (the pod is the packet's input interface), dropped or rejected.</summary>
-    private static void AppendPoolRules(StringBuilder text, SlotAllocator slots, Options options)
+    /// <summary>A class slot: peers open on every port, then (protocol, port) to a group slot,
+    /// then the denial: counted for the pod (its element in pod-denials or pod-ingress-denials),
+    /// logged with the slot in the prefix (the pod is the packet's input interface on egress, its
+    /// output interface on ingress), dropped or rejected.</summary>
+    private static void AppendPoolRules(StringBuilder text, SlotPools slots, Options options)
     {
         // Reject: a TCP client sees its connection refused at once (RST); anything else gets
         // ICMP administratively prohibited. Drop (the default) leaves clients to time out.
         string verdict = options.Reject
             ? "meta l4proto tcp counter reject with tcp reset\n    counter reject with icmpx admin-prohibited"
             : "counter drop";
-        for (int s = 0; s < slots.ClassCapacity; s++)
+        foreach (var pool in slots.Both)
         {
-            string chain = SlotNames.ClassChain(slots.Generation, s);
-            text.Append(CultureInfo.InvariantCulture, $$"""
-                  chain {{chain}} {
-                    ip daddr @{{chain}}-any-v4 log group {{options.AllowedTap}} prefix "{{AllowPrefix}}{{chain}} " accept
-                    ip6 daddr @{{chain}}-any-v6 log group {{options.AllowedTap}} prefix "{{AllowPrefix}}{{chain}} " accept
-                    meta l4proto . th dport vmap @{{chain}}-ports
-                    iifname @pod-denials
-                    limit rate {{options.LogRate}} log group {{options.LogGroup}} prefix "{{LogPrefix}}{{chain}} "
-                    log group {{options.DeniedTap}} prefix "{{LogPrefix}}{{chain}} "
-                    {{verdict}}
-                  }
+            bool egress = pool.Direction == Direction.Egress;
+            string peer = egress ? "daddr" : "saddr";
+            string pod = egress ? "iifname @pod-denials" : "oifname @pod-ingress-denials";
+            for (int s = 0; s < pool.ClassCapacity; s++)
+            {
+                string chain = SlotNames.ClassChain(pool.Direction, pool.Generation, s);
+                text.Append(CultureInfo.InvariantCulture, $$"""
+                      chain {{chain}} {
+                        ip {{peer}} @{{chain}}-any-v4 log group {{options.AllowedTap}} prefix "{{AllowPrefix}}{{chain}} " accept
+                        ip6 {{peer}} @{{chain}}-any-v6 log group {{options.AllowedTap}} prefix "{{AllowPrefix}}{{chain}} " accept
+                        meta l4proto . th dport vmap @{{chain}}-ports
+                        {{pod}}
+                        limit rate {{options.LogRate}} log group {{options.LogGroup}} prefix "{{LogPrefix}}{{chain}} "
+                        log group {{options.DeniedTap}} prefix "{{LogPrefix}}{{chain}} "
+                        {{verdict}}
+                      }
 
-                """);
-        }
-        for (int g = 0; g < slots.GroupCapacity; g++)
-        {
-            string group = SlotNames.GroupChain(slots.Generation, g);
-            string log = string.Create(CultureInfo.InvariantCulture, $"log group {options.AllowedTap} prefix \"{AllowPrefix}{group} \"");
-            Line(text, $"  chain {group} {{\n    ip daddr @{group}-v4 {log} accept\n    ip6 daddr @{group}-v6 {log} accept\n  }}");
+                    """);
+            }
+            for (int g = 0; g < pool.GroupCapacity; g++)
+            {
+                string group = SlotNames.GroupChain(pool.Direction, pool.Generation, g);
+                string log = string.Create(CultureInfo.InvariantCulture, $"log group {options.AllowedTap} prefix \"{AllowPrefix}{group} \"");
+                Line(text, $"  chain {group} {{\n    ip {peer} @{group}-v4 {log} accept\n    ip6 {peer} @{group}-v6 {log} accept\n  }}");
+            }
         }
     }
 
-    private static void AppendPodElements(StringBuilder text, DesiredDataplane desired, SlotAllocator slots)
+    private static void AppendPodElements(StringBuilder text, DesiredDataplane desired, SlotPools slots)
     {
         AddElements(text, "pod-sources-v4", desired.PodSources.Where(s => !DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
         AddElements(text, "pod-sources-v6", desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address)).Select(s => $"{Quote(s.HostInterface)} . {s.Address}"));
-        AddElements(text, "pod-class", desired.ClassOfInterface.Select(kv => $"{Quote(kv.Key)} : goto {slots.Placed[kv.Value].Chain}"));
+        AddElements(text, "pod-class", desired.ClassOfInterface.Select(kv => $"{Quote(kv.Key)} : goto {slots.Egress.Placed[kv.Value].Chain}"));
         AddElements(text, "pod-denials", desired.ClassOfInterface.Keys.Select(Quote));
+        AddElements(text, "pod-ingress-class", desired.Ingress.ClassOfInterface.Select(kv => $"{Quote(kv.Key)} : goto {slots.Ingress.Placed[kv.Value].Chain}"));
+        AddElements(text, "pod-ingress-denials", desired.Ingress.ClassOfInterface.Keys.Select(Quote));
     }
 
     private static void AppendClassElements(StringBuilder text, ClassPlacement placement)
