@@ -49,7 +49,8 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         source.Start(changed.Raise);
         using var attachmentWatcher = FolderWatcher.Watch(store.Directory, changed.Raise);
         var attachments = new LocalAttachments(store);
-        using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics, () => nft.ReadCounters("pod-denials"));
+        using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics,
+            () => new Dictionary<string, IReadOnlyDictionary<string, long>> { ["egress"] = nft.ReadCounters("pod-denials"), ["ingress"] = nft.ReadCounters("pod-ingress-denials") });
         log($"egress-agent on node {settings.NodeName}: {source.Description}, CNI state {settings.StateDir}"
             + (status == null ? "" : $", status on http://{settings.StatusAddress}/"));
 
@@ -237,6 +238,6 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     {
         metrics.Applied(latency, full);
         if (reconciler.Desired is { } desired)
-            metrics.State(policies, desired.ClassOfInterface.Count, reconciler.Local.Count, desired.Classes.Count);
+            metrics.State(policies, desired.ClassOfInterface.Count, desired.Ingress.ClassOfInterface.Count, reconciler.Local.Count, desired.Classes.Count + desired.Ingress.Classes.Count);
     }
 }

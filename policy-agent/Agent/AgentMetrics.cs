@@ -10,7 +10,7 @@ public sealed class AgentMetrics
     private readonly LatencyHistogram applyLatency = new("egress_agent_apply_seconds", "time from reading a change to the kernel holding it (the sync itself)");
     private readonly LatencyHistogram eventLatency = new("egress_agent_event_to_enforced_seconds", "time from a source reporting a change (watch event, file event, CNI ADD) to the kernel holding it");
     private long fullSyncs, incrementalUpdates, driftRepairs, stoppedFlows, announcements, manifestProblems;
-    private long policies, isolatedPods, localPods, classes;
+    private long policies, isolatedPods, ingressIsolatedPods, localPods, classes;
     private long ready, heartbeatTicks = Environment.TickCount64, sourceErrors;
     private volatile string? unreachable;
     private DateTime? lastFullSync;
@@ -51,10 +51,11 @@ public sealed class AgentMetrics
     public void ManifestProblems(int count) => Interlocked.Exchange(ref manifestProblems, count);
 
     /// <param name="policyCount">Null when the caller did not read the policies (a CNI announcement).</param>
-    public void State(int? policyCount, int isolated, int local, int classCount)
+    public void State(int? policyCount, int isolated, int ingressIsolated, int local, int classCount)
     {
         if (policyCount is { } count) Interlocked.Exchange(ref policies, count);
         Interlocked.Exchange(ref isolatedPods, isolated);
+        Interlocked.Exchange(ref ingressIsolatedPods, ingressIsolated);
         Interlocked.Exchange(ref localPods, local);
         Interlocked.Exchange(ref classes, classCount);
     }
@@ -74,8 +75,9 @@ public sealed class AgentMetrics
         ["sourceErrors"] = Interlocked.Read(ref sourceErrors),
     };
 
-    /// <param name="deniedPackets">Per pod interface, from the kernel's pod-denials counters.</param>
-    public string Render(IReadOnlyDictionary<string, long> deniedPackets)
+    /// <param name="deniedPackets">Per direction ("egress", "ingress"), per pod interface: the
+    /// kernel's pod-denials and pod-ingress-denials counters.</param>
+    public string Render(IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> deniedPackets)
     {
         var text = new StringBuilder();
         Gauge(text, "egress_agent_ready", "1 once the first full sync is in the kernel and while the cluster is reachable", Ready ? 1 : 0);
@@ -84,7 +86,8 @@ public sealed class AgentMetrics
         Gauge(text, "egress_agent_policies", "NetworkPolicies known", Interlocked.Read(ref policies));
         Gauge(text, "egress_agent_local_pods", "pods wired on this node", Interlocked.Read(ref localPods));
         Gauge(text, "egress_agent_isolated_pods", "local pods isolated for egress", Interlocked.Read(ref isolatedPods));
-        Gauge(text, "egress_agent_classes", "classes of pods sharing the same policies", Interlocked.Read(ref classes));
+        Gauge(text, "egress_agent_ingress_isolated_pods", "local pods isolated for ingress", Interlocked.Read(ref ingressIsolatedPods));
+        Gauge(text, "egress_agent_classes", "classes of pods sharing the same policies (both directions)", Interlocked.Read(ref classes));
         Counter(text, "egress_agent_full_syncs_total", "full syncs (start, pool growth, drift repair)", Interlocked.Read(ref fullSyncs));
         Counter(text, "egress_agent_incremental_updates_total", "updates applied as element changes", Interlocked.Read(ref incrementalUpdates));
         Counter(text, "egress_agent_drift_repairs_total", "times the table was found changed by someone else and rewritten", Interlocked.Read(ref driftRepairs));
@@ -97,9 +100,10 @@ public sealed class AgentMetrics
         Gauge(text, "process_resident_memory_bytes", "resident set size", Environment.WorkingSet);
         applyLatency.Render(text);
         eventLatency.Render(text);
-        text.Append("# HELP egress_agent_denied_packets_total packets of a pod that its egress policies denied\n# TYPE egress_agent_denied_packets_total counter\n");
-        foreach (var (pod, packets) in deniedPackets.OrderBy(p => p.Key, StringComparer.Ordinal))
-            text.Append(CultureInfo.InvariantCulture, $"egress_agent_denied_packets_total{{pod=\"{pod}\"}} {packets}\n");
+        text.Append("# HELP egress_agent_denied_packets_total packets from (egress) or to (ingress) a pod that its policies denied\n# TYPE egress_agent_denied_packets_total counter\n");
+        foreach (var (direction, counters) in deniedPackets.OrderBy(p => p.Key, StringComparer.Ordinal))
+            foreach (var (pod, packets) in counters.OrderBy(p => p.Key, StringComparer.Ordinal))
+                text.Append(CultureInfo.InvariantCulture, $"egress_agent_denied_packets_total{{pod=\"{pod}\",direction=\"{direction}\"}} {packets}\n");
         return text.ToString();
     }
 

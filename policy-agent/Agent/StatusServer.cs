@@ -10,10 +10,10 @@ public sealed class StatusServer : IDisposable
 {
     private readonly HttpListener listener = new();
     private readonly AgentMetrics metrics;
-    private readonly Func<IReadOnlyDictionary<string, long>> deniedPackets;
+    private readonly Func<IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>> deniedPackets;
     private readonly Thread thread;
 
-    public StatusServer(string address, AgentMetrics metrics, Func<IReadOnlyDictionary<string, long>> deniedPackets)
+    public StatusServer(string address, AgentMetrics metrics, Func<IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>>> deniedPackets)
     {
         this.metrics = metrics;
         this.deniedPackets = deniedPackets;

@@ -3,7 +3,8 @@
 # A node in a box: egress-agent in --manifests mode starts first; pods are wired by
 # dist/cni-egress exactly as a runtime execs it (each ADD waits until the agent has the pod's
 # policy in the kernel); external hosts stand on TEST-NET; then the seed documents' policies are
-# applied one step at a time, each followed by the reachability matrix and one `explain`.
+# applied one step at a time, each followed by the reachability matrix and one `explain`, and a
+# last step isolates a pod for ingress.
 set -euo pipefail
 [ "${CNI_EGRESS_SANDBOX:-}" = inner ] || { echo "run through demo.sh" >&2; exit 1; }
 keep=false
@@ -197,7 +198,8 @@ spec:
 show "$seed_ipblock"; remove allow-all.yaml; apply egress-network-policy.yaml "$seed_ipblock"
 matrix
 echo "  Pods now reach only 203.0.113.11:3306: 203.0.113.10 is excepted, pods and the API are not in the block."
-echo "  (No policyTypes: the API server defaults them to Ingress and Egress; cni-egress enforces egress.)"
+echo "  No policyTypes: the API server defaults them to Ingress (always) and Egress (there are egress rules),"
+echo "  so this policy also isolates every pod for ingress with no ingress rule: nothing connects in any more."
 explain backend 203.0.113.10:3306
 
 bold "== Step 4: the seed's podSelector-scoped policy adds 203.0.113.0/24 on every port for app=backend"
@@ -254,8 +256,32 @@ show "$deny_all"; remove egress-network-policy.yaml restrict-egress.yaml allow-e
 matrix
 explain frontend default/backend:80
 
+bold "== Step 7: ingress. backend accepts only frontend, on its named port http; egress is open again"
+backend_ingress='apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: backend-ingress
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      app: backend
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          app: frontend
+    ports:
+    - port: http'
+show "$backend_ingress"; remove deny-all.yaml; apply backend-ingress.yaml "$backend_ingress"
+matrix
+echo "  Into backend: frontend on TCP 80 (http) only; my-app and UDP 80 are refused at backend's veth."
+echo "  A pod reaching its own address never leaves its namespace; the node itself (kubelet probes) is always let in."
+explain my-app default/backend:80
+
 bold "== The agent's audit log of denied flows (rate limited in the kernel; last 6 lines)"
-grep 'denied egress' "$agent_log" | tail -6 | cut -d' ' -f2- | sed 's/^/  /'
+grep -E 'denied (egress|ingress)' "$agent_log" | tail -6 | cut -d' ' -f2- | sed 's/^/  /'
 
 bold "== egress-agent status"
 "$agent" status | sed 's/^/  /'

@@ -11,13 +11,14 @@ using k8s.Models;
 namespace CniEgress.Benchmarks;
 
 /// <summary>New TCP connections per second (ab, one connection per request) and throughput
-/// (iperf3) from a plugin-wired pod through the node to an external host, with: no rules; our
-/// table with the pod isolated by a policy of 100k CIDR entries; and the same policy as a linear
-/// nftables rule list (one rule per CIDR, established flows accepted first, as rule-chain designs do).</summary>
+/// (iperf3) between a plugin-wired pod and an external host through the node, both ways (out of
+/// the pod, into it), with: no rules; conntrack alone; our table with the pod isolated for egress
+/// and ingress by a policy of 100k CIDR entries each way; and, out of the pod, the egress policy as
+/// a linear nftables rule list (one rule per CIDR, established flows accepted first, as rule-chain designs do).</summary>
 public static class DatapathBenchmark
 {
     private const string Node = "dpnode", External = "dpext", Pod = "dppod";
-    private const string Server = "203.0.113.10";
+    private const string Server = "203.0.113.10", PodAddress = "10.77.0.2";
     private const int Rounds = 7;
 
     public static int Run(int cidrs, int linearRules)
@@ -29,10 +30,11 @@ public static class DatapathBenchmark
             var policy = PolicyWithCidrs(cidrs);
             Console.WriteLine($"# Datapath: pod -> node -> external host, {Environment.ProcessorCount} cores");
             Console.WriteLine();
-            Console.WriteLine("| ruleset | load time | new TCP connections/s (ab -c 8) | throughput (iperf3, 3 s) |");
-            Console.WriteLine("|---|---|---|---|");
-            // Unmeasured warm-up: the in-process HTTP server's first requests run unoptimized code.
+            Console.WriteLine("| direction | ruleset | load time | new TCP connections/s (ab -c 8) | throughput (iperf3, 3 s) |");
+            Console.WriteLine("|---|---|---|---|---|");
+            // Unmeasured warm-up: the in-process HTTP servers' first requests run unoptimized code.
             Shell("ip", "netns", "exec", Pod, "ab", "-q", "-n", "20000", "-c", "8", $"http://{Server}:8080/");
+            Shell("ip", "netns", "exec", External, "ab", "-q", "-n", "20000", "-c", "8", $"http://{PodAddress}:8080/");
             var snapshot = new ClusterSnapshot([], [new PodState("bench", "client", new Dictionary<string, string> { ["app"] = "client" }, PodAddresses(), [])],
                 [policy], [new LocalPod("bench", "client", podInterface, PodAddresses())]);
             var desired = PolicyCompiler.Compile(snapshot);
@@ -40,32 +42,42 @@ public static class DatapathBenchmark
             using var nftables = netns.OpenNftablesClient();
             // This VM drifts by several percent within a run, so the baseline and cni-egress
             // alternate, round by round, and each round gives a ratio; the figure is their median.
-            var rounds = new List<(Measurement Baseline, Measurement Conntrack, Measurement Ours, double Load)>();
+            var rounds = new List<Round>();
             for (int round = 0; round < Rounds; round++)
             {
-                var baselineSample = Sample();
+                var baseline = new Both(Sample(outbound: true), Sample(outbound: false));
                 // Reference: conntrack alone (one `ct state` rule), what any stateful ruleset pays.
                 Shell("ip", "netns", "exec", Node, "nft", "add table inet ctonly; add chain inet ctonly pre { type filter hook prerouting priority 0; }; add rule inet ctonly pre ct state established,related accept");
-                var conntrackSample = Sample();
+                var conntrack = new Both(Sample(outbound: true), Sample(outbound: false));
                 Shell("ip", "netns", "exec", Node, "nft", "delete", "table", "inet", "ctonly");
                 var clock = Stopwatch.StartNew();
                 new NftDataplane(new NftCommand("ip", "netns", "exec", Node, "nft"), new NetlinkElementWriter(nftables)).FullSync(desired);
                 double load = clock.Elapsed.TotalMilliseconds;
-                rounds.Add((baselineSample, conntrackSample, Sample(), load));
+                rounds.Add(new Round(baseline, conntrack, new Both(Sample(outbound: true), Sample(outbound: false)), load));
                 Shell("ip", "netns", "exec", Node, "nft", "delete", "table", "inet", NftRuleset.Table);
             }
-            Row("no rules (baseline)", "-", Median(rounds.Select(r => r.Baseline.Connections)), Median(rounds.Select(r => r.Baseline.Bits)));
-            Row("reference: conntrack only (one `ct state` rule)", "-", Median(rounds.Select(r => r.Conntrack.Connections)), Median(rounds.Select(r => r.Conntrack.Bits)));
-            Row($"cni-egress: {cidrs:N0} CIDR entries in the pod's class", $"{Median(rounds.Select(r => r.Load)):0} ms",
-                Median(rounds.Select(r => r.Ours.Connections)), Median(rounds.Select(r => r.Ours.Bits)));
+            foreach (bool outbound in new[] { true, false })
+            {
+                string direction = outbound ? "out of the pod" : "into the pod";
+                Measurement Of(Both both) => outbound ? both.Out : both.In;
+                Row(direction, "no rules (baseline)", "-", Median(rounds.Select(r => Of(r.Baseline).Connections)), Median(rounds.Select(r => Of(r.Baseline).Bits)));
+                Row(direction, "reference: conntrack only (one `ct state` rule)", "-", Median(rounds.Select(r => Of(r.Conntrack).Connections)), Median(rounds.Select(r => Of(r.Conntrack).Bits)));
+                Row(direction, $"cni-egress: {cidrs:N0} CIDR entries in each of the pod's classes (egress, ingress)", $"{Median(rounds.Select(r => r.Load)):0} ms",
+                    Median(rounds.Select(r => Of(r.Ours).Connections)), Median(rounds.Select(r => Of(r.Ours).Bits)));
+            }
             var linear = Measure($"linear rule list: {linearRules:N0} rules, allowed CIDR last", () => ApplyLinear(podInterface, linearRules));
-            double baselineConnections = Median(rounds.Select(r => r.Baseline.Connections)), baselineBits = Median(rounds.Select(r => r.Baseline.Bits));
             Console.WriteLine();
-            Console.WriteLine($"cni-egress vs baseline, median of {Rounds} paired rounds: connections {Median(rounds.Select(r => r.Ours.Connections / r.Baseline.Connections)):P0}, throughput {Median(rounds.Select(r => r.Ours.Bits / r.Baseline.Bits)):P0} (target >= 95%)");
-            Console.WriteLine($"  per round (connections): {string.Join(", ", rounds.Select(r => $"{r.Ours.Connections / r.Baseline.Connections:P0}"))}");
-            Console.WriteLine($"conntrack only vs baseline, same rounds: connections {Median(rounds.Select(r => r.Conntrack.Connections / r.Baseline.Connections)):P0}, throughput {Median(rounds.Select(r => r.Conntrack.Bits / r.Baseline.Bits)):P0}");
-            Console.WriteLine($"cni-egress vs conntrack only, same rounds: connections {Median(rounds.Select(r => r.Ours.Connections / r.Conntrack.Connections)):P0}, throughput {Median(rounds.Select(r => r.Ours.Bits / r.Conntrack.Bits)):P0}");
-            Console.WriteLine($"linear list vs baseline median: connections {linear.Connections / baselineConnections:P0}, throughput {linear.Throughput / baselineBits:P0}");
+            foreach (bool outbound in new[] { true, false })
+            {
+                Measurement Of(Both both) => outbound ? both.Out : both.In;
+                string direction = outbound ? "out of the pod" : "into the pod";
+                Console.WriteLine($"{direction}: cni-egress vs baseline, median of {Rounds} paired rounds: connections {Median(rounds.Select(r => Of(r.Ours).Connections / Of(r.Baseline).Connections)):P0}, throughput {Median(rounds.Select(r => Of(r.Ours).Bits / Of(r.Baseline).Bits)):P0} (target >= 95%)");
+                Console.WriteLine($"  per round (connections): {string.Join(", ", rounds.Select(r => $"{Of(r.Ours).Connections / Of(r.Baseline).Connections:P0}"))}");
+                Console.WriteLine($"{direction}: conntrack only vs baseline, same rounds: connections {Median(rounds.Select(r => Of(r.Conntrack).Connections / Of(r.Baseline).Connections)):P0}, throughput {Median(rounds.Select(r => Of(r.Conntrack).Bits / Of(r.Baseline).Bits)):P0}");
+                Console.WriteLine($"{direction}: cni-egress vs conntrack only, same rounds: connections {Median(rounds.Select(r => Of(r.Ours).Connections / Of(r.Conntrack).Connections)):P0}, throughput {Median(rounds.Select(r => Of(r.Ours).Bits / Of(r.Conntrack).Bits)):P0}");
+            }
+            double baselineConnections = Median(rounds.Select(r => r.Baseline.Out.Connections)), baselineBits = Median(rounds.Select(r => r.Baseline.Out.Bits));
+            Console.WriteLine($"linear list (out of the pod) vs baseline median: connections {linear.Connections / baselineConnections:P0}, throughput {linear.Throughput / baselineBits:P0}");
             return 0;
         }
         finally
@@ -75,21 +87,26 @@ public static class DatapathBenchmark
         }
     }
 
-    private static List<IPAddress> PodAddresses() => [IPAddress.Parse("10.77.0.2")];
+    private static List<IPAddress> PodAddresses() => [IPAddress.Parse(PodAddress)];
 
     private readonly record struct Measurement(double Connections, double Bits);
 
-    /// <summary>One ab run and one iperf3 run.</summary>
-    private static Measurement Sample()
+    private readonly record struct Both(Measurement Out, Measurement In);
+
+    private readonly record struct Round(Both Baseline, Both Conntrack, Both Ours, double Load);
+
+    /// <summary>One ab run and one iperf3 run: the pod as the client (outbound) or as the server.</summary>
+    private static Measurement Sample(bool outbound)
     {
-        string ab = Shell("ip", "netns", "exec", Pod, "ab", "-q", "-n", "20000", "-c", "8", $"http://{Server}:8080/");
+        var (client, server) = outbound ? (Pod, Server) : (External, PodAddress);
+        string ab = Shell("ip", "netns", "exec", client, "ab", "-q", "-n", "20000", "-c", "8", $"http://{server}:8080/");
         double rate = double.Parse(ab.Split('\n').First(l => l.StartsWith("Requests per second", StringComparison.Ordinal)).Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        double bits = (double)JsonNode.Parse(Shell("ip", "netns", "exec", Pod, "iperf3", "-c", Server, "-t", "3", "-J"))!["end"]!["sum_received"]!["bits_per_second"]!;
+        double bits = (double)JsonNode.Parse(Shell("ip", "netns", "exec", client, "iperf3", "-c", server, "-t", "3", "-J"))!["end"]!["sum_received"]!["bits_per_second"]!;
         return new Measurement(rate, bits);
     }
 
-    private static void Row(string label, string load, double rate, double bits) =>
-        Console.WriteLine($"| {label} | {load} | {rate:N0} | {bits / 1e9:0.00} Gbit/s |");
+    private static void Row(string direction, string label, string load, double rate, double bits) =>
+        Console.WriteLine($"| {direction} | {label} | {load} | {rate:N0} | {bits / 1e9:0.00} Gbit/s |");
 
     private static (double Connections, double Throughput) Measure(string label, Action? apply)
     {
@@ -103,7 +120,7 @@ public static class DatapathBenchmark
         }));
         double bits = Median(Enumerable.Range(0, 3).Select(_ =>
             (double)JsonNode.Parse(Shell("ip", "netns", "exec", Pod, "iperf3", "-c", Server, "-t", "3", "-J"))!["end"]!["sum_received"]!["bits_per_second"]!));
-        Console.WriteLine($"| {label} | {load} | {rate:N0} | {bits / 1e9:0.00} Gbit/s |");
+        Row("out of the pod", label, load, rate, bits);
         return (rate, bits);
     }
 
@@ -126,8 +143,9 @@ public static class DatapathBenchmark
             Spec = new V1NetworkPolicySpec
             {
                 PodSelector = new V1LabelSelector(),
-                PolicyTypes = ["Egress"],
+                PolicyTypes = ["Egress", "Ingress"],
                 Egress = [new V1NetworkPolicyEgressRule { To = peers, Ports = [new V1NetworkPolicyPort { Port = 8080 }, new V1NetworkPolicyPort { Port = 5201 }] }],
+                Ingress = [new V1NetworkPolicyIngressRule { FromProperty = peers, Ports = [new V1NetworkPolicyPort { Port = 8080 }, new V1NetworkPolicyPort { Port = 5201 }] }],
             },
         };
     }
@@ -165,6 +183,8 @@ public static class DatapathBenchmark
         string podInterface = (string)JsonNode.Parse(add.Stdout)!["interfaces"]![0]!["name"]!;
         processes.Add(Start("ip", "netns", "exec", External, "dotnet", typeof(DatapathBenchmark).Assembly.Location, "http-server", "8080"));
         processes.Add(Start("ip", "netns", "exec", External, "iperf3", "-s"));
+        processes.Add(Start("ip", "netns", "exec", Pod, "dotnet", typeof(DatapathBenchmark).Assembly.Location, "http-server", "8080"));
+        processes.Add(Start("ip", "netns", "exec", Pod, "iperf3", "-s"));
         Thread.Sleep(500);
         return podInterface;
     }

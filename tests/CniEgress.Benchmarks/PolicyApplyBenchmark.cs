@@ -18,9 +18,13 @@ public static class PolicyApplyBenchmark
     /// <summary>(policies, pods, CIDR entries) of each synthetic cluster.</summary>
     private static readonly (int, int, int)[] Sizes = [(100, 1_000, 1_000), (1_000, 10_000, 10_000), (10_000, 50_000, 100_000)];
 
-    public static int Run()
+    /// <param name="withIngress">Every synthetic policy also isolates its pods for ingress, with as
+    /// many ipBlocks `from` as `to` and a pod-selector peer on the named port, so both sides are loaded.</param>
+    public static int Run(bool withIngress)
     {
-        Console.WriteLine("# Egress policy: compile + full apply (structure with nft, elements and the switch in one nfnetlink transaction)");
+        ingress = withIngress;
+        string what = withIngress ? "Egress + ingress policy (every policy both ways)" : "Egress policy";
+        Console.WriteLine($"# {what}: compile + full apply (structure with nft, elements and the switch in one nfnetlink transaction)");
         Console.WriteLine();
         Console.WriteLine("| policies | pods | CIDR entries | classes | kernel elements | compile | apply | total | resync of the loaded table | reference: all in one `nft -f` |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -55,7 +59,7 @@ public static class PolicyApplyBenchmark
                 clock.Restart();
                 nft.Apply(transaction);
                 double text = clock.Elapsed.TotalMilliseconds;
-                Console.WriteLine($"| {policies:N0} | {pods:N0} | {cidrs:N0} | {desired.Classes.Count} | {elements:N0} | {compile:0} ms | {apply:0} ms | {compile + apply:0} ms | {resync:0} ms | {text:0} ms |");
+                Console.WriteLine($"| {policies:N0} | {pods:N0} | {cidrs:N0} | {desired.Classes.Count + desired.Ingress.Classes.Count} | {elements:N0} | {compile:0} ms | {apply:0} ms | {compile + apply:0} ms | {resync:0} ms | {text:0} ms |");
             }
             finally
             {
@@ -159,6 +163,8 @@ public static class PolicyApplyBenchmark
         }
     }
 
+    private static bool ingress;
+
     internal static ClusterSnapshot Synthetic(int policyCount, int podCount, int cidrCount)
     {
         var random = new Random(42);
@@ -173,18 +179,23 @@ public static class PolicyApplyBenchmark
             var blocks = Enumerable.Range(0, cidrsPerPolicy).Select(_ => new V1NetworkPolicyPeer
             {
                 IpBlock = new V1IPBlock { Cidr = $"{random.Next(11, 223)}.{random.Next(256)}.{random.Next(256)}.0/24" },
-            });
+            }).ToList();
             return new V1NetworkPolicy
             {
                 Metadata = new V1ObjectMeta { Name = $"np{p}", NamespaceProperty = $"ns{p % Namespaces}" },
                 Spec = new V1NetworkPolicySpec
                 {
                     PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = $"app{p % 20}" } },
-                    PolicyTypes = ["Egress"],
+                    PolicyTypes = ingress ? ["Egress", "Ingress"] : ["Egress"],
                     Egress =
                     [
-                        new V1NetworkPolicyEgressRule { To = blocks.ToList(), Ports = [new V1NetworkPolicyPort { Port = 443 }, new V1NetworkPolicyPort { Port = 53, Protocol = "UDP" }] },
+                        new V1NetworkPolicyEgressRule { To = blocks, Ports = [new V1NetworkPolicyPort { Port = 443 }, new V1NetworkPolicyPort { Port = 53, Protocol = "UDP" }] },
                         new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = $"app{(p + 1) % 20}" } } }], Ports = [new V1NetworkPolicyPort { Port = "http" }] },
+                    ],
+                    Ingress = !ingress ? null :
+                    [
+                        new V1NetworkPolicyIngressRule { FromProperty = blocks, Ports = [new V1NetworkPolicyPort { Port = 443 }] },
+                        new V1NetworkPolicyIngressRule { FromProperty = [new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = $"app{(p + 19) % 20}" } } }], Ports = [new V1NetworkPolicyPort { Port = "http" }] },
                     ],
                 },
             };

@@ -2,7 +2,8 @@ using CniEgress.Benchmarks;
 
 // plugin [runs] [label part]: ADD/DEL latency of cni-egress (built-in IPAM and host-local) against Debian's
 //   ptp + host-local, measured in the same run.
-// policy: compile + full apply of the egress dataplane at growing cluster sizes.
+// policy [ingress]: compile + full apply, and incremental updates, at growing cluster sizes (egress
+//   policies; with "ingress", every policy isolates both ways).
 // datapath [cidrs] [linear rules]: connections/s and throughput with no rules, ours, a linear list.
 // agent [policies] [pods]: dist/egress-agent's time to its first full sync and its memory on a large cluster.
 // events [policies] [pods] [events]: dist/egress-agent's event-to-enforced latency, fed by the fake API server.
@@ -20,7 +21,7 @@ int Number(int index, int fallback) => args.Length > index ? int.Parse(args[inde
 return which switch
 {
     "plugin" => PluginLatencyBenchmark.Run(Number(1, 40), args.Length > 2 ? args[2] : null),
-    "policy" => PolicyApplyBenchmark.Run(),
+    "policy" => PolicyApplyBenchmark.Run(withIngress: args.Length > 1 && args[1] == "ingress"),
     "datapath" => DatapathBenchmark.Run(Number(1, 100_000), Number(2, 10_000)),
     "agent" => AgentMemoryBenchmark.Run(Number(1, 5_000), Number(2, 50_000)),
     "events" => AgentEventLatencyBenchmark.Run(Number(1, 1_000), Number(2, 10_000), Number(3, 200)),

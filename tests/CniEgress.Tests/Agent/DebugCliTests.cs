@@ -58,6 +58,18 @@ public class DebugCliTests(ITestOutputHelper output)
         spec:
           podSelector: {matchLabels: {app: other}}
           policyTypes: [Egress]
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: db-ingress, namespace: team-b}
+        spec:
+          podSelector: {matchLabels: {app: db}}
+          policyTypes: [Ingress]
+          ingress:
+          - from:
+            - {namespaceSelector: {matchLabels: {team: a}}, podSelector: {matchLabels: {app: client}}}
+            - {ipBlock: {cidr: 203.0.113.0/24, except: [203.0.113.10/32]}}
+            ports: [{port: http}, {port: 81}]
         """;
 
     private sealed class World : IDisposable
@@ -120,6 +132,12 @@ public class DebugCliTests(ITestOutputHelper output)
             ("team-a/client", $"[{ExternalV6}]:80", () => Talk(world.Client.Netns, ExternalV6, 80), $"to[0]: ipBlock 203.0.113.0/24 except 203.0.113.10: {ExternalV6} is outside 203.0.113.0/24"),
             ("team-a/other", $"{OtherExternalV4}:80", () => Talk(world.Other.Netns, OtherExternalV4, 80), "isolated by team-a/deny-other, which have no egress rules"),
             ("team-b/db", $"{OtherExternalV4}:80", () => Talk(world.Db.Netns, OtherExternalV4, 80), "not isolated for egress"),
+            // Into db, which team-b/db-ingress isolates: from external hosts and from the node's pods.
+            (OtherExternalV4, "team-b/db:80", () => Talk(world.Node.External, db, 80, source: OtherExternalV4), "allowed by team-b/db-ingress ingress[0]"),
+            (OtherExternalV4, "team-b/db:81", () => Talk(world.Node.External, db, 81, source: OtherExternalV4), "allowed by team-b/db-ingress ingress[0]"),
+            (ExternalV4, "team-b/db:80", () => Talk(world.Node.External, db, 80, source: ExternalV4), $"from[1]: ipBlock 203.0.113.0/24 except 203.0.113.10: {ExternalV4} is in except 203.0.113.10"),
+            (ExternalV6, $"[{world.Db.V6}]:80", () => Talk(world.Node.External, world.Db.V6, 80), $"from[1]: ipBlock 203.0.113.0/24 except 203.0.113.10: {ExternalV6} is outside 203.0.113.0/24"),
+            ("team-a/other", "team-b/db:80", () => Talk(world.Other.Netns, db, 80), "from[0]: podSelector + namespaceSelector: pod team-a/other (app=other) does not match the podSelector"),
         };
         foreach (var (from, to, probe, expect) in matrix)
         {
@@ -144,12 +162,22 @@ public class DebugCliTests(ITestOutputHelper output)
         Assert.Equal(["tcp 80"], open["allowedPorts"]!.AsArray().Select(p => (string)p!));
         Assert.Equal("open through team-a/client-egress egress[0] (tcp 80)", (string?)open["summary"]);
         Assert.True((bool)open["kernel"]!["agrees"]!);
+        // Both ends are pods of this node: what the client's egress and db's ingress both open.
         var named = world.Json(0, "explain", "--from", "team-a/client", "--to", "team-b/db");
-        Assert.Equal("open through team-a/client-egress egress[1] (tcp 'http' (80 on team-b/db))", (string?)named["summary"]);
+        Assert.Equal("open through team-a/client-egress egress[1] (tcp 'http' (80 on team-b/db))", (string?)named["egress"]!["summary"]);
+        Assert.Equal("open through team-b/db-ingress ingress[0] (tcp 'http' (80 on team-b/db), tcp 81)", (string?)named["ingress"]!["summary"]);
+        Assert.Equal(["tcp 80"], named["allowedPorts"]!.AsArray().Select(p => (string)p!));
+        var both = world.Cli("explain", "--from", "team-a/client", "--to", "team-b/db:81");
+        output.WriteLine(both.Stdout);
+        Assert.Contains("egress:  denied: isolated by team-a/client-egress", both.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ingress: allowed by team-b/db-ingress ingress[0]", both.Stdout, StringComparison.Ordinal);
         var closed = world.Json(3, "explain", "--from", "team-a/client", "--to", ExternalV4);
         Assert.Empty(closed["allowedPorts"]!.AsArray());
         Assert.StartsWith("denied on every port", (string?)closed["summary"], StringComparison.Ordinal);
         Assert.Equal(["every port"], world.Json(0, "explain", "--from", "team-b/db", "--to", "team-a/client")["allowedPorts"]!.AsArray().Select(p => (string)p!));
+        var neither = world.Cli("explain", "--from", ExternalV4, "--to", $"{OtherExternalV4}:80");
+        Assert.Equal(2, neither.ExitCode);
+        Assert.Contains("no policy of this node sees that flow", neither.Stderr, StringComparison.Ordinal);
         output.WriteLine(world.Cli("explain", "--from", "team-a/client", "--to", OtherExternalV4).Stdout);
 
         var v6 = world.Json(0, "explain", "--from", "team-a/client", "--to", $"[{world.Db.V6}]:80", "--kernel");
@@ -203,6 +231,7 @@ public class DebugCliTests(ITestOutputHelper output)
         using (var flows = AgentProcess.StartNative(world.Node.Node, "flows", "--verdict", "any", "--namespace", "team-a", "--count", "2", "--duration", "30", "-o", "json", "--state-dir", world.Node.StateDir))
         {
             Assert.True(flows.WaitForLog("watching NFLOG group(s) 101, 102", TimeSpan.FromSeconds(20)), flows.Log);
+            Assert.Null(Talk(world.Node.External, world.Db.V4, 80, source: ExternalV4)); // team-b: filtered out
             Assert.Null(Talk(world.Client.Netns, ExternalV4, 80));
             Assert.NotNull(Talk(world.Client.Netns, OtherExternalV4, 80));
             Assert.True(Wait.Until(() => flows.HasExited, TimeSpan.FromSeconds(20)), flows.Log);
@@ -215,6 +244,20 @@ public class DebugCliTests(ITestOutputHelper output)
             var allowed = Assert.Single(seen, f => (string?)f["verdict"] == "allowed");
             Assert.Equal($"{OtherExternalV4}:80/tcp", (string?)allowed["destination"]);
             Assert.Equal("allowed by team-a/client-egress egress[0]", (string?)allowed["reason"]);
+            Assert.All(seen, f => Assert.Equal("egress", (string?)f["direction"]));
+        }
+
+        // Ingress: a denied connection into db is shown for db, from its source, with db's ingress reason.
+        using (var flows = AgentProcess.StartNative(world.Node.Node, "flows", "--pod", "team-b/db", "--count", "1", "--duration", "30", "-o", "json", "--state-dir", world.Node.StateDir))
+        {
+            Assert.True(flows.WaitForLog("watching NFLOG group(s) 101", TimeSpan.FromSeconds(20)), flows.Log);
+            Assert.Null(Talk(world.Node.External, world.Db.V4, 80, source: ExternalV4));
+            Assert.True(Wait.Until(() => flows.HasExited, TimeSpan.FromSeconds(20)), flows.Log);
+            output.WriteLine(flows.Log);
+            var denied = JsonNode.Parse(flows.Log.Split('\n').Single(l => l.StartsWith('{')))!;
+            Assert.Equal(("team-b/db", "ingress", ExternalV4, $"{world.Db.V4}:80/tcp"),
+                ((string?)denied["pod"], (string?)denied["direction"], (string?)denied["source"], (string?)denied["destination"]));
+            Assert.StartsWith("denied: isolated by team-b/db-ingress", (string?)denied["reason"], StringComparison.Ordinal);
         }
 
         string pcap = Path.Combine(world.Node.StateDir, "client.pcap");

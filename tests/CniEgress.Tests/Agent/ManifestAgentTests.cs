@@ -72,7 +72,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.Contains("egress_agent_isolated_pods 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("egress_agent_policies 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("egress_agent_full_syncs_total 1\n", metrics, StringComparison.Ordinal);
-        Assert.Matches($"egress_agent_denied_packets_total{{pod=\"{client.HostInterface}\"}} [1-9]", metrics); // the denied probes above
+        Assert.Matches($"egress_agent_denied_packets_total{{pod=\"{client.HostInterface}\",direction=\"egress\"}} [1-9]", metrics); // the denied probes above
         Assert.Matches("egress_agent_apply_seconds_count [1-9]", metrics);
         // The audit log names the pod, the destination and the policy that isolates it.
         Assert.True(agent.WaitForLog($"denied egress: team-a/client ({client.HostInterface}) -> {ExternalV4}:80/tcp; isolated by team-a/client-egress", TimeSpan.FromSeconds(5)), agent.Log);

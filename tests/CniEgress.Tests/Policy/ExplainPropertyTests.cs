@@ -4,8 +4,8 @@ using Xunit;
 
 namespace CniEgress.Tests.Policy;
 
-/// <summary>Over the same random worlds as the semantics property test: `explain`'s rule-by-rule
-/// verdict equals the compiled dataplane's, a denial gives every rule a reason, and the canonical
+/// <summary>Over the same random worlds as the semantics property tests: `explain`'s rule-by-rule
+/// verdict equals the compiled dataplane's on both sides, a denial gives every rule a reason, and the canonical
 /// form the CLI prints (and compares with the kernel) allows exactly what the class allows.</summary>
 public class ExplainPropertyTests
 {
@@ -34,7 +34,17 @@ public class ExplainPropertyTests
                 if (compiled.ClassOfInterface.TryGetValue(flow.From.HostInterface, out string? id)
                     && AllowedTraffic.Of(compiled.Classes[id]).Allows(flow.Destination, protocol, flow.Port) != verdict)
                     throw new Xunit.Sdk.XunitException($"seed {seed}: the printed form of class {id} disagrees on {flow}");
+
+                // The same flow turned around, as the ingress semantics test does: its destination sends to a local pod.
+                var to = RandomCluster.Pick(random, snapshot.LocalPods);
+                bool accepted = compiled.Ingress.Allows(to.HostInterface, flow.Destination, protocol, flow.Port);
+                var whyIn = compilation.Explain(Direction.Ingress, to.Namespace, to.Name, flow.Destination, protocol, flow.Port);
+                if (whyIn.Allowed != accepted)
+                    throw new Xunit.Sdk.XunitException($"seed {seed}: {flow.Destination} -> {to.Namespace}/{to.Name} {flow.Protocol}/{flow.Port} compiled={accepted} explain={whyIn.Allowed} ({whyIn.Summary})\n{RandomCluster.Describe(snapshot)}");
+                if (!whyIn.Allowed && whyIn.Rules.Any(r => r.Allows || r.Reasons.Count == 0))
+                    throw new Xunit.Sdk.XunitException($"seed {seed}: ingress into {to.Namespace}/{to.Name} denied, but a rule has no reason");
             }
+            foreach (var accepted in compiled.Ingress.Classes.Values) PrintedFormMatchesAtEveryEdge(seed, accepted);
         }, iter: 600);
 
     /// <summary>Random flows seldom hit the edge of a box: probe every box's corners and just past them.</summary>
