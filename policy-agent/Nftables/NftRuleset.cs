@@ -218,6 +218,8 @@ public static class NftRuleset
           chain to-pod {
             ct state established,related ct mark & {{DeniedFlowMarkHex}} == 0 accept
             ct state invalid counter drop
+            oifname . ip daddr != @pod-sources-v4 counter drop comment "a pod not known yet, or not its address: fail closed"
+            oifname . ip6 daddr != @pod-sources-v6 counter drop comment "a pod not known yet, or not its address: fail closed"
             oifname vmap @pod-ingress-class
           }
 

@@ -18,7 +18,7 @@ public sealed class NetpolFixture : IDisposable
     }
 }
 
-/// <summary>The upstream Kubernetes NetworkPolicy e2e tests this build supports (egress), ported
+/// <summary>The upstream Kubernetes NetworkPolicy e2e tests (ingress and egress, TCP and UDP), ported
 /// as data (Conformance/*-cases.yaml): every step's policies and labels are written into the
 /// agent's folder, every cell of every truth table is probed with real TCP or UDP, and a failure
 /// shows the expected and observed tables with the differing cells marked.</summary>

@@ -118,6 +118,22 @@ public class IngressEnforcementTests
     }
 
     [KernelFact]
+    public void A_pod_the_agent_does_not_know_yet_accepts_nothing_new()
+    {
+        using var node = new PolicyNode();
+        var client = node.AddPod("team-a", "client", L("app", "client"));
+        var unknownLabels = node.AddPod("team-a", "labels-unknown", known: false);
+        node.Serve(unknownLabels.Netns, 8080, "unknown");
+        node.Enforce(Ingress("team-a", "open-to-all", L("app", "nothing-matches"), From(null)));
+        Assert.Null(Talk(client.Netns, unknownLabels.V4, 8080)); // labels unknown, and an ingress policy could select it
+        // A veth the agent has never heard of at all (wired after the last sync) accepts nothing either.
+        var late = node.AddPod("team-a", "late", L("app", "x"));
+        node.Serve(late.Netns, 8080, "late");
+        Assert.Null(Talk(client.Netns, late.V4, 8080));
+        Assert.Null(Talk(node.External, late.V6, 8080));
+    }
+
+    [KernelFact]
     public void A_named_port_resolves_against_each_selected_pod_itself()
     {
         using var node = new PolicyNode();
