@@ -96,30 +96,39 @@ public sealed class NetpolWorld : IDisposable
     /// <summary>Every cell of one table: can FROM (a pod) open a connection to TO's port (TO: a pod
     /// or an external address; TCP: connect and read the server's reply; UDP: a datagram
     /// answered), probed in parallel, bounded.</summary>
-    public Dictionary<(string From, string To), bool> Probe(int port, string protocol, IEnumerable<string> columns)
+    public Dictionary<(string From, string To), bool> Probe(int port, string protocol, IEnumerable<string> columns) =>
+        Probe(Pods.SelectMany(from => columns.Select(to => (from, to))), port, protocol, TimeSpan.FromMilliseconds(700), tries: 2);
+
+    /// <summary>Some cells again, slower (more tries, a longer wait). Only a denial can be wrong by
+    /// accident (a SYN or datagram lost to a busy machine, a server late to answer); a connection
+    /// that got its reply was allowed. So a cell seen denied where the table says allowed is
+    /// probed again this way before it counts; it cannot hide a denial that is real.</summary>
+    public Dictionary<(string From, string To), bool> Confirm(IEnumerable<(string From, string To)> cells, int port, string protocol) =>
+        Probe(cells, port, protocol, TimeSpan.FromSeconds(2), tries: 3);
+
+    private Dictionary<(string From, string To), bool> Probe(IEnumerable<(string From, string To)> cells, int port, string protocol, TimeSpan wait, int tries)
     {
         var results = new ConcurrentDictionary<(string, string), bool>();
-        var cells = Pods.SelectMany(from => columns.Select(to => (from, to))).ToList();
-        Parallel.ForEach(cells, new ParallelOptions { MaxDegreeOfParallelism = 27 }, cell =>
-            results[cell] = Reaches(cell.from, cell.to, port, protocol == "UDP"));
+        Parallel.ForEach(cells.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 27 }, cell =>
+            results[cell] = Reaches(cell.From, cell.To, port, protocol == "UDP", wait, tries));
         return results.ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
-    private bool Reaches(string from, string to, int port, bool udp)
+    private bool Reaches(string from, string to, int port, bool udp, TimeSpan wait, int tries)
     {
-        // Two tries: a first SYN or datagram lost to a busy machine is not a denial.
-        for (int attempt = 0; attempt < 2; attempt++)
-            if (TryOnce(from, to, port, udp)) return true;
+        // More than one try: a first SYN or datagram lost to a busy machine is not a denial.
+        for (int attempt = 0; attempt < tries; attempt++)
+            if (TryOnce(from, to, port, udp, wait)) return true;
         return false;
     }
 
-    private bool TryOnce(string from, string to, int port, bool udp)
+    private bool TryOnce(string from, string to, int port, bool udp, TimeSpan wait)
     {
         var target = new IPEndPoint(IPAddress.Parse(pods.ContainsKey(to) ? Address(to) : to), port);
         using var socket = netns[from].Run(() => udp
             ? new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)
             : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(700));
+        using var timeout = new CancellationTokenSource(wait);
         var buffer = new byte[64];
         try
         {

@@ -46,7 +46,17 @@ public sealed class AgentProcess : IDisposable
 
     public string Log => string.Join('\n', lines);
 
-    public bool HasExited => process.HasExited;
+    /// <summary>True once the process has ended and every line it wrote is in <see cref="Log"/>
+    /// (the output events can lag behind the exit).</summary>
+    public bool HasExited
+    {
+        get
+        {
+            if (!process.HasExited) return false;
+            process.WaitForExit(); // returns once the redirected streams reached their end
+            return true;
+        }
+    }
 
     /// <summary>SIGKILL, as a crash would.</summary>
     public void Kill()
