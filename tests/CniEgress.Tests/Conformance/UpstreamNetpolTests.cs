@@ -18,10 +18,16 @@ public sealed class NetpolFixture : IDisposable
     }
 }
 
+/// <summary>Runs alone: 81 probes at a time, with every other kernel test's probes beside them on
+/// 2 cores, starved the one-second probes of other tests.</summary>
+[CollectionDefinition(nameof(UpstreamNetpolTests), DisableParallelization = true)]
+public sealed class NetpolRunsAlone;
+
 /// <summary>The upstream Kubernetes NetworkPolicy e2e tests (ingress and egress, TCP and UDP), ported
 /// as data (Conformance/*-cases.yaml): every step's policies and labels are written into the
 /// agent's folder, every cell of every truth table is probed with real TCP or UDP, and a failure
 /// shows the expected and observed tables with the differing cells marked.</summary>
+[Collection(nameof(UpstreamNetpolTests))]
 public sealed class UpstreamNetpolTests(NetpolFixture fixture, ITestOutputHelper output) : IClassFixture<NetpolFixture>
 {
     public static TheoryData<string> Cases() => new(NetpolCases.All().Select(c => c.Name));
