@@ -58,6 +58,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         var reported = new HashSet<string>(StringComparer.Ordinal);
         var sinceVerify = Stopwatch.StartNew();
         var drift = new DriftCheck(nftables);
+        var routes = new NodeRoutes(settings.NodeName, CniEgress.Netlink.Route.RouteNetlinkClient.Open, log);
         AgentSocket? listener = null;
         try
         {
@@ -77,6 +78,9 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                     StopDeniedFlows(reconciler, conntrack);
                     audit.Publish(ViewFor(reconciler));
                 }
+                try { routes.Sync(source.Nodes); }
+                catch (CniEgress.Netlink.NetlinkException e) { log("routes: " + e.Message); }
+                metrics.UnreachableNodes(routes.Unreachable.Count);
                 if (listener == null) ReleaseFirstReadingGarbage();
                 metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are

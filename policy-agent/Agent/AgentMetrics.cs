@@ -10,7 +10,7 @@ public sealed class AgentMetrics
     private readonly LatencyHistogram applyLatency = new("egress_agent_apply_seconds", "time from reading a change to the kernel holding it (the sync itself)");
     private readonly LatencyHistogram eventLatency = new("egress_agent_event_to_enforced_seconds", "time from a source reporting a change (watch event, file event, CNI ADD) to the kernel holding it");
     private long fullSyncs, incrementalUpdates, driftRepairs, stoppedFlows, announcements, manifestProblems;
-    private long policies, isolatedPods, ingressIsolatedPods, localPods, classes;
+    private long policies, isolatedPods, ingressIsolatedPods, localPods, classes, unreachableNodes;
     private long ready, heartbeatTicks = Environment.TickCount64, sourceErrors;
     private volatile string? unreachable;
     private DateTime? lastFullSync;
@@ -49,6 +49,7 @@ public sealed class AgentMetrics
     public void FlowsStopped(int count) => Interlocked.Add(ref stoppedFlows, count);
     public void Announced(int count) => Interlocked.Add(ref announcements, count);
     public void ManifestProblems(int count) => Interlocked.Exchange(ref manifestProblems, count);
+    public void UnreachableNodes(int count) => Interlocked.Exchange(ref unreachableNodes, count);
 
     /// <param name="policyCount">Null when the caller did not read the policies (a CNI announcement).</param>
     public void State(int? policyCount, int isolated, int ingressIsolated, int local, int classCount)
@@ -87,6 +88,7 @@ public sealed class AgentMetrics
         Gauge(text, "egress_agent_local_pods", "pods wired on this node", Interlocked.Read(ref localPods));
         Gauge(text, "egress_agent_isolated_pods", "local pods isolated for egress", Interlocked.Read(ref isolatedPods));
         Gauge(text, "egress_agent_ingress_isolated_pods", "local pods isolated for ingress", Interlocked.Read(ref ingressIsolatedPods));
+        Gauge(text, "egress_agent_unreachable_node_routes", "pod CIDRs of other nodes that have no route from here (address not directly connected, no address of the family, a route not ours)", Interlocked.Read(ref unreachableNodes));
         Gauge(text, "egress_agent_classes", "classes of pods sharing the same policies (both directions)", Interlocked.Read(ref classes));
         Counter(text, "egress_agent_full_syncs_total", "full syncs (start, pool growth, drift repair)", Interlocked.Read(ref fullSyncs));
         Counter(text, "egress_agent_incremental_updates_total", "updates applied as element changes", Interlocked.Read(ref incrementalUpdates));

@@ -63,13 +63,16 @@ public static class AgentCommands
 
     private static Command Cleanup()
     {
-        var command = new Command("cleanup", $"remove everything the agent created on this node (table inet {NftRuleset.Table})");
+        var command = new Command("cleanup", $"remove everything the agent created on this node (table inet {NftRuleset.Table}, routes to other nodes' pods)");
         command.SetAction(_ => Guarded(() =>
         {
+            using var routes = CniEgress.Netlink.Route.RouteNetlinkClient.Open();
+            int removed = Agent.NodeRoutes.RemoveAll(routes);
+            if (removed > 0) Log($"removed {removed} route(s) to other nodes' pod CIDRs");
             using var nftables = CniEgress.Netlink.Nftables.NftablesNetlinkClient.Open();
             if (!nftables.TableExists(CniEgress.Netlink.Nftables.NftFamily.Inet, NftRuleset.Table))
             {
-                Log($"table inet {NftRuleset.Table} is not there: nothing to remove");
+                if (removed == 0) Log($"table inet {NftRuleset.Table} is not there: nothing to remove");
                 return 0;
             }
             new NftCommand("nft").Apply($"delete table inet {NftRuleset.Table}\n");

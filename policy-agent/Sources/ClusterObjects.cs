@@ -23,9 +23,27 @@ public sealed record ClusterChanges(
     IReadOnlyList<KeyValuePair<string, PodState?>> Pods,
     IReadOnlyList<KeyValuePair<string, V1NetworkPolicy?>> Policies);
 
+/// <summary>A node as routing needs it: its InternalIP addresses and the pod CIDRs it owns.</summary>
+public sealed record NodeState(string Name, IReadOnlyList<IPAddress> InternalIPs, IReadOnlyList<IPNetwork> PodCidrs)
+{
+    public bool SameAs(NodeState other) =>
+        Name == other.Name && InternalIPs.SequenceEqual(other.InternalIPs) && PodCidrs.SequenceEqual(other.PodCidrs);
+}
+
 /// <summary>Kubernetes objects reduced to the fields the compiler reads, so memory stays bounded.</summary>
 public static class ObjectConversion
 {
+    /// <summary>status.addresses of type InternalIP; spec.podCIDRs (spec.podCIDR for old servers).
+    /// Unparsable entries are left out: a node without them gets no route.</summary>
+    public static NodeState Node(V1Node node)
+    {
+        var internalIPs = (node.Status?.Addresses ?? []).Where(a => a.Type == "InternalIP")
+            .Select(a => IPAddress.TryParse(a.Address, out var ip) ? ip : null).OfType<IPAddress>().ToArray();
+        var cidrs = (node.Spec?.PodCIDRs ?? (node.Spec?.PodCIDR is { } single ? [single] : []))
+            .Select(c => CniEgress.Net.InterfaceAddress.TryParse(c, out var cidr) ? cidr.Network : (IPNetwork?)null).OfType<IPNetwork>().ToArray();
+        return new NodeState(node.Metadata?.Name ?? "", internalIPs, cidrs);
+    }
+
     public static NamespaceState Namespace(V1Namespace ns) =>
         new(string.Intern(ns.Metadata?.Name ?? ""), Labels(ns.Metadata?.Labels, ns.Metadata?.Name));
 

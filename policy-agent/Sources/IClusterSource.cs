@@ -35,6 +35,10 @@ public interface IClusterSource : IDisposable
     /// that outran the watch); null when the source cannot tell.</summary>
     Policy.PodState? FetchPod(string ns, string name);
 
+    /// <summary>The cluster's nodes, by name, for routes to their pod CIDRs; the same dictionary
+    /// until they change.</summary>
+    IReadOnlyDictionary<string, NodeState> Nodes { get; }
+
     /// <summary>Tells the cluster about a policy part that cannot be enforced (an Event on the
     /// policy for the API; the log says it anyway).</summary>
     void Report(Policy.PolicyProblem problem);
@@ -64,6 +68,8 @@ public sealed class ManifestSource(string folder) : IClusterSource
     public void Start(Action changed) => watcher = FolderWatcher.Watch(folder, changed);
 
     public ClusterObjects Read(ICollection<string> problems) => WithProblems(reader.Read(), problems);
+
+    public IReadOnlyDictionary<string, NodeState> Nodes => reader.Nodes;
 
     public ClusterChanges ReadChanges(ICollection<string> problems) => WithProblems(reader.ReadChanges(), problems);
 

@@ -4,7 +4,8 @@ using k8s.Models;
 namespace CniEgress.PolicyAgent.Sources;
 
 /// <summary>The Kubernetes API as a source: informers for Namespaces, Pods and NetworkPolicies
-/// of all namespaces (selectors span them) feed a <see cref="ClusterCache"/>.</summary>
+/// of all namespaces (selectors span them) feed a <see cref="ClusterCache"/>; one for Nodes feeds
+/// the routes to other nodes' pod CIDRs.</summary>
 public sealed class KubernetesSource : IClusterSource
 {
     private readonly Kubernetes client;
@@ -15,6 +16,8 @@ public sealed class KubernetesSource : IClusterSource
     private Informer<V1Namespace, V1NamespaceList>? namespaces;
     private Informer<V1Pod, V1PodList>? pods;
     private Informer<V1NetworkPolicy, V1NetworkPolicyList>? policies;
+    private Informer<V1Node, V1NodeList>? nodes;
+    private readonly NodeCache nodeCache = new();
 
     private readonly string nodeName;
 
@@ -40,7 +43,9 @@ public sealed class KubernetesSource : IClusterSource
     /// one `kubectl apply` of many objects), and never hold a change back more than 50 ms.</summary>
     public Debounce Debounce { get; } = new(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(50));
 
-    public long Errors => (namespaces?.Errors ?? 0) + (pods?.Errors ?? 0) + (policies?.Errors ?? 0);
+    public long Errors => (namespaces?.Errors ?? 0) + (pods?.Errors ?? 0) + (policies?.Errors ?? 0) + (nodes?.Errors ?? 0);
+
+    public IReadOnlyDictionary<string, NodeState> Nodes => nodeCache.Current;
 
     public void Start(Action changed)
     {
@@ -55,7 +60,11 @@ public sealed class KubernetesSource : IClusterSource
             list => cache.ReplacePolicies(list.Items), cache.Policy, changed, log);
         running.Add(Task.Run(() => namespaces.RunAsync(stop.Token)));
         running.Add(Task.Run(() => pods.RunAsync(stop.Token)));
+        nodes = new("nodes", ct => client.CoreV1.ListNodeAsync(cancellationToken: ct),
+            (version, ct) => WatchStream.OpenAsync(client, "/api/v1/nodes", version, ct),
+            list => nodeCache.Replace(list.Items), nodeCache.Apply, changed, log);
         running.Add(Task.Run(() => policies.RunAsync(stop.Token)));
+        running.Add(Task.Run(() => nodes.RunAsync(stop.Token)));
     }
 
     public ClusterObjects Read(ICollection<string> problems) => cache.Snapshot();

@@ -7,7 +7,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace CniEgress.PolicyAgent.Sources;
 
-/// <summary>The offline source: Namespace, Pod and NetworkPolicy manifests (several YAML documents
+/// <summary>The offline source: Namespace, Pod, NetworkPolicy and Node manifests (several YAML documents
 /// per file) in one folder. A document that is not valid YAML, or of another kind, is reported
 /// with its file and line and skipped; everything else still applies.</summary>
 public static partial class ManifestFolder
@@ -17,9 +17,10 @@ public static partial class ManifestFolder
         IReadOnlyList<NamespaceState> Namespaces,
         IReadOnlyList<PodState> Pods,
         IReadOnlyList<V1NetworkPolicy> Policies,
-        IReadOnlyList<string> Problems)
+        IReadOnlyList<string> Problems,
+        IReadOnlyList<NodeState> Nodes)
     {
-        public static FileContents Unreadable(string problem) => new([], [], [], [problem]);
+        public static FileContents Unreadable(string problem) => new([], [], [], [problem], []);
     }
 
     /// <summary>The documents of one file's text; <paramref name="file"/> names it in problems.</summary>
@@ -28,6 +29,7 @@ public static partial class ManifestFolder
         var namespaces = new List<NamespaceState>();
         var pods = new List<PodState>();
         var policies = new List<V1NetworkPolicy>();
+        var nodes = new List<NodeState>();
         var problems = new List<string>();
         foreach (var (line, document) in Documents(text))
         {
@@ -50,8 +52,11 @@ public static partial class ManifestFolder
                         policy.Metadata.NamespaceProperty ??= "default";
                         policies.Add(policy);
                         break;
+                    case ("v1", "Node"):
+                        nodes.Add(ObjectConversion.Node(Deserialize<V1Node>(root!)));
+                        break;
                     case var (apiVersion, kind):
-                        problems.Add($"{where}: kind {kind} ({apiVersion}) skipped: only v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy are read");
+                        problems.Add($"{where}: kind {kind} ({apiVersion}) skipped: only v1 Namespace, v1 Pod, v1 Node and networking.k8s.io/v1 NetworkPolicy are read");
                         break;
                 }
             }
@@ -67,7 +72,7 @@ public static partial class ManifestFolder
                 problems.Add($"{where}: {FirstLine(e.Message)}");
             }
         }
-        return new FileContents(namespaces, pods, policies, problems);
+        return new FileContents(namespaces, pods, policies, problems, nodes);
     }
 
     public static bool IsManifest(string file) =>

@@ -17,6 +17,9 @@ public sealed class ManifestFolderReader(string folder)
     /// <summary>Every problem of the last reading (file:line and what is wrong).</summary>
     public IReadOnlyList<string> Problems { get; private set; } = [];
 
+    /// <summary>The Node objects of the last reading, by name; a new dictionary only when they changed.</summary>
+    public IReadOnlyDictionary<string, NodeState> Nodes { get; private set; } = new Dictionary<string, NodeState>();
+
     /// <summary>The whole folder as it is now.</summary>
     public ClusterObjects Read()
     {
@@ -95,9 +98,11 @@ public sealed class ManifestFolderReader(string folder)
         var namespaces = new Dictionary<string, NamespaceState>(StringComparer.Ordinal);
         var pods = new Dictionary<string, PodState>(StringComparer.Ordinal);
         var policies = new Dictionary<string, V1NetworkPolicy>(StringComparer.Ordinal);
+        var nodes = new Dictionary<string, NodeState>(StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (var (_, _, contents) in files.Values)
         {
+            foreach (var node in contents.Nodes) nodes[node.Name] = node;
             foreach (var ns in contents.Namespaces) namespaces[ns.Name] = ns;
             foreach (var pod in contents.Pods) pods[ClusterObjects.Key(pod.Namespace, pod.Name)] = pod;
             foreach (var policy in contents.Policies) policies[PolicyKey(policy)] = policy;
@@ -105,6 +110,7 @@ public sealed class ManifestFolderReader(string folder)
         }
         current = new ClusterObjects(namespaces, pods, policies);
         Problems = problems;
+        if (nodes.Count != Nodes.Count || nodes.Any(n => !Nodes.TryGetValue(n.Key, out var before) || !before.SameAs(n.Value))) Nodes = nodes;
     }
 
     private static void Touch((HashSet<string> Namespaces, HashSet<string> Pods, HashSet<string> Policies) touched, IEnumerable<ManifestFolder.FileContents> contents)

@@ -10,7 +10,7 @@ namespace CniEgress.TestSupport;
 /// version, 410 Gone (ERROR event) for a compacted version, dropped connections, and an outage.
 /// Its socket lives in a given network namespace (a path such as /run/netns/node), so an agent
 /// running there reaches it on 127.0.0.1. Serves namespaces, pods and networkpolicies of all
-/// namespaces, and GETs of one pod.</summary>
+/// namespaces, nodes, and GETs of one pod.</summary>
 public sealed partial class FakeApiServer : IDisposable
 {
     private static readonly Dictionary<string, (string Path, string ApiVersion, string ListKind)> Resources = new()
@@ -18,6 +18,7 @@ public sealed partial class FakeApiServer : IDisposable
         ["namespaces"] = ("/api/v1/namespaces", "v1", "NamespaceList"),
         ["pods"] = ("/api/v1/pods", "v1", "PodList"),
         ["networkpolicies"] = ("/apis/networking.k8s.io/v1/networkpolicies", "networking.k8s.io/v1", "NetworkPolicyList"),
+        ["nodes"] = ("/api/v1/nodes", "v1", "NodeList"),
     };
 
     private readonly Socket listener;

@@ -13,7 +13,7 @@ internal static class RouteMessages
     private const NetlinkMessageFlags RequestAck = NetlinkMessageFlags.Request | NetlinkMessageFlags.Ack;
 
     /// <summary>RTM_NEWROUTE; <paramref name="createFlags"/> is NLM_F_CREATE|NLM_F_EXCL (add)
-    /// or NLM_F_CREATE|NLM_F_REPLACE (replace). Protocol "boot", like `ip route add`.</summary>
+    /// or NLM_F_CREATE|NLM_F_REPLACE (replace), with the route's protocol ("boot" unless an owner's).</summary>
     public static void NewRoute(NetlinkMessageWriter writer, uint sequence, RouteSpec route, NetlinkMessageFlags createFlags)
     {
         byte family = Validate(route);
@@ -23,7 +23,7 @@ internal static class RouteMessages
             Family = family,
             DestinationLength = (byte)route.Destination.PrefixLength,
             Table = TableByte(route.Table),
-            Protocol = RTPROT_BOOT,
+            Protocol = route.Protocol,
             Scope = (byte)route.Scope,
             Type = RTN_UNICAST,
             Flags = route.OnLink ? RTNH_F_ONLINK : 0,
@@ -85,7 +85,7 @@ internal static class RouteMessages
         if (routeTable != table || outputInterface == 0) return false;
         destination ??= header.Family == AF_INET6 ? IPAddress.IPv6Any : IPAddress.Any;
         var network = new IPNetwork(InterfaceAddress.MaskHostBits(destination, header.DestinationLength), header.DestinationLength);
-        var spec = new RouteSpec(network, outputInterface, gateway, (RouteScope)header.Scope, (header.Flags & RTNH_F_ONLINK) != 0, routeTable);
+        var spec = new RouteSpec(network, outputInterface, gateway, (RouteScope)header.Scope, (header.Flags & RTNH_F_ONLINK) != 0, routeTable, header.Protocol);
         entry = new RouteEntry(spec, priority);
         return true;
     }

@@ -21,7 +21,7 @@ public class DaemonSetManifestTests
     public void Rbac_grants_the_watched_resources_and_nothing_wild()
     {
         var role = Single<V1ClusterRole>();
-        foreach (var (group, resource) in new[] { ("", "pods"), ("", "namespaces"), ("networking.k8s.io", "networkpolicies") })
+        foreach (var (group, resource) in new[] { ("", "pods"), ("", "namespaces"), ("networking.k8s.io", "networkpolicies"), ("", "nodes") })
             Assert.Contains(role.Rules, r => r.ApiGroups.Contains(group) && r.Resources.Contains(resource) && r.Verbs.Contains("list") && r.Verbs.Contains("watch"));
         Assert.Contains(role.Rules, r => r.Resources.SequenceEqual(["events"]) && r.Verbs.SequenceEqual(["create"]));
         Assert.DoesNotContain(role.Rules, r => r.Verbs.Contains("*") || r.Resources.Contains("*")

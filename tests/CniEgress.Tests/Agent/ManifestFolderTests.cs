@@ -84,7 +84,7 @@ public sealed class ManifestFolderTests : IDisposable
         string file = Path.Combine(folder, "mixed.yaml");
         Assert.Collection(problems,
             p => Assert.StartsWith($"{file}:9: ", p, StringComparison.Ordinal),
-            p => Assert.Equal($"{file}:11: kind Deployment (apps/v1) skipped: only v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy are read", p),
+            p => Assert.Equal($"{file}:11: kind Deployment (apps/v1) skipped: only v1 Namespace, v1 Pod, v1 Node and networking.k8s.io/v1 NetworkPolicy are read", p),
             p => Assert.Equal($"{file}:15: no apiVersion", p),
             p => Assert.StartsWith($"{file}:18: a manifest must be a mapping", p, StringComparison.Ordinal));
     }

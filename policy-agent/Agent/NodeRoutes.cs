@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Sockets;
+using CniEgress.Netlink;
+using CniEgress.Netlink.Route;
+using CniEgress.PolicyAgent.Sources;
+
+namespace CniEgress.PolicyAgent.Agent;
+
+/// <summary>Direct routing between nodes on one L2 segment, as kindnet does: every other node's
+/// pod CIDRs via that node's InternalIP of the same family. Our routes carry our own protocol
+/// number (<see cref="Protocol"/>), so the agent finds them again after a restart and never
+/// touches a route it did not add. A node whose address is not on a directly connected network
+/// (the kernel refuses the gateway) or that gives no address of a CIDR's family is reported, not
+/// silently broken; reaching it would take an overlay or BGP.</summary>
+public sealed class NodeRoutes(string nodeName, Func<RouteNetlinkClient> open, Action<string> log)
+{
+    /// <summary>rtm_protocol of our routes (`ip route show proto 206`).</summary>
+    public const byte Protocol = 206;
+
+    private IReadOnlyDictionary<string, NodeState>? applied;
+    private HashSet<string> reported = new(StringComparer.Ordinal);
+
+    /// <summary>Nodes whose pod CIDRs have no route from here, each with why.</summary>
+    public IReadOnlyList<string> Unreachable { get; private set; } = [];
+
+    /// <summary>Deletes every route of ours (`egress-agent cleanup`); how many there were.</summary>
+    public static int RemoveAll(RouteNetlinkClient client)
+    {
+        int removed = 0;
+        foreach (var route in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.SelectMany(f => client.ListRoutes(f)).Where(r => r.Protocol == Protocol))
+        {
+            try { client.DeleteRoute(route); removed++; }
+            catch (NetlinkNotFoundException) { }
+        }
+        return removed;
+    }
+
+    /// <summary>Brings our routes to <paramref name="nodes"/>; nothing when they are the nodes last applied.</summary>
+    public void Sync(IReadOnlyDictionary<string, NodeState> nodes)
+    {
+        if (ReferenceEquals(nodes, applied)) return;
+        var wanted = new Dictionary<IPNetwork, (string Node, IPAddress? Gateway)>();
+        var problems = new List<string>();
+        foreach (var node in nodes.Values.Where(n => n.Name != nodeName).OrderBy(n => n.Name, StringComparer.Ordinal))
+        {
+            foreach (var cidr in node.PodCidrs)
+            {
+                var gateway = node.InternalIPs.FirstOrDefault(a => a.AddressFamily == cidr.BaseAddress.AddressFamily);
+                if (gateway == null) problems.Add($"node {node.Name}: no InternalIP of the family of its pod CIDR {cidr}");
+                else wanted.TryAdd(cidr, (node.Name, gateway));
+            }
+        }
+        using var client = open();
+        var ours = new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }
+            .SelectMany(f => client.ListRoutes(f)).Where(r => r.Protocol == Protocol).ToList();
+        foreach (var route in ours)
+        {
+            if (wanted.TryGetValue(route.Destination, out var want) && Equals(want.Gateway, route.Gateway)) continue;
+            try { client.DeleteRoute(route); }
+            catch (NetlinkNotFoundException) { }
+        }
+        int failed = 0;
+        foreach (var (cidr, (node, gateway)) in wanted)
+        {
+            if (ours.Any(r => r.Destination.Equals(cidr) && Equals(r.Gateway, gateway))) continue;
+            try
+            {
+                client.AddRoute(new RouteSpec(cidr, 0, gateway, Protocol: Protocol));
+            }
+            catch (NetlinkAlreadyExistsException)
+            {
+                failed++;
+                problems.Add($"node {node}: a route to its pod CIDR {cidr} exists and is not ours; left alone");
+            }
+            catch (NetlinkException e)
+            {
+                failed++;
+                problems.Add($"node {node}: its address {gateway} is not on a directly connected network, so its pods ({cidr}) are unreachable from here without an overlay or BGP ({e.Message})");
+            }
+        }
+        var now = problems.ToHashSet(StringComparer.Ordinal);
+        foreach (string problem in problems.Where(p => !reported.Contains(p))) log("routes: " + problem);
+        reported = now;
+        Unreachable = problems;
+        applied = nodes;
+        log($"routes: {wanted.Count - failed} pod CIDR(s) of {nodes.Count(n => n.Key != nodeName)} other node(s) routed directly");
+    }
+}
