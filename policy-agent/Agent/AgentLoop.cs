@@ -58,7 +58,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         var reported = new HashSet<string>(StringComparer.Ordinal);
         var sinceVerify = Stopwatch.StartNew();
         var drift = new DriftCheck(nftables);
-        var routes = new NodeRoutes(settings.NodeName, CniEgress.Netlink.Route.RouteNetlinkClient.Open, log);
+        var routes = new NodeRoutes(settings.NodeName, CniEgress.Netlink.Route.RouteNetlinkClient.Open, log, source.ReportNode);
         AgentSocket? listener = null;
         try
         {

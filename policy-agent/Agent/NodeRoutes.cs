@@ -12,7 +12,8 @@ namespace CniEgress.PolicyAgent.Agent;
 /// touches a route it did not add. A node whose address is not on a directly connected network
 /// (the kernel refuses the gateway) or that gives no address of a CIDR's family is reported, not
 /// silently broken; reaching it would take an overlay or BGP.</summary>
-public sealed class NodeRoutes(string nodeName, Func<RouteNetlinkClient> open, Action<string> log)
+/// <param name="report">Said once per problem, with the node it is about (a Warning Event in API mode).</param>
+public sealed class NodeRoutes(string nodeName, Func<RouteNetlinkClient> open, Action<string> log, Action<string, string>? report = null)
 {
     /// <summary>rtm_protocol of our routes (`ip route show proto 206`).</summary>
     public const byte Protocol = 206;
@@ -40,13 +41,13 @@ public sealed class NodeRoutes(string nodeName, Func<RouteNetlinkClient> open, A
     {
         if (ReferenceEquals(nodes, applied)) return;
         var wanted = new Dictionary<IPNetwork, (string Node, IPAddress? Gateway)>();
-        var problems = new List<string>();
+        var problems = new List<(string Node, string Problem)>();
         foreach (var node in nodes.Values.Where(n => n.Name != nodeName).OrderBy(n => n.Name, StringComparer.Ordinal))
         {
             foreach (var cidr in node.PodCidrs)
             {
                 var gateway = node.InternalIPs.FirstOrDefault(a => a.AddressFamily == cidr.BaseAddress.AddressFamily);
-                if (gateway == null) problems.Add($"node {node.Name}: no InternalIP of the family of its pod CIDR {cidr}");
+                if (gateway == null) problems.Add((node.Name, $"no InternalIP of the family of its pod CIDR {cidr}"));
                 else wanted.TryAdd(cidr, (node.Name, gateway));
             }
         }
@@ -70,18 +71,22 @@ public sealed class NodeRoutes(string nodeName, Func<RouteNetlinkClient> open, A
             catch (NetlinkAlreadyExistsException)
             {
                 failed++;
-                problems.Add($"node {node}: a route to its pod CIDR {cidr} exists and is not ours; left alone");
+                problems.Add((node, $"a route to its pod CIDR {cidr} exists and is not ours; left alone"));
             }
             catch (NetlinkException e)
             {
                 failed++;
-                problems.Add($"node {node}: its address {gateway} is not on a directly connected network, so its pods ({cidr}) are unreachable from here without an overlay or BGP ({e.Message})");
+                problems.Add((node, $"its address {gateway} is not on a directly connected network, so its pods ({cidr}) are unreachable from here without an overlay or BGP ({e.Message})"));
             }
         }
-        var now = problems.ToHashSet(StringComparer.Ordinal);
-        foreach (string problem in problems.Where(p => !reported.Contains(p))) log("routes: " + problem);
-        reported = now;
-        Unreachable = problems;
+        var said = problems.Select(p => $"node {p.Node}: {p.Problem}").ToList();
+        foreach (var (node, problem) in problems.Where(p => !reported.Contains($"node {p.Node}: {p.Problem}")))
+        {
+            log($"routes: node {node}: {problem}");
+            report?.Invoke(node, problem);
+        }
+        reported = said.ToHashSet(StringComparer.Ordinal);
+        Unreachable = said;
         applied = nodes;
         log($"routes: {wanted.Count - failed} pod CIDR(s) of {nodes.Count(n => n.Key != nodeName)} other node(s) routed directly");
     }

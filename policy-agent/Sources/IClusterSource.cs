@@ -42,6 +42,10 @@ public interface IClusterSource : IDisposable
     /// <summary>Tells the cluster about a policy part that cannot be enforced (an Event on the
     /// policy for the API; the log says it anyway).</summary>
     void Report(Policy.PolicyProblem problem);
+
+    /// <summary>A problem with a node (its pods unreachable from here): a Warning Event on the
+    /// Node for the API; the log says it anyway.</summary>
+    void ReportNode(string node, string problem);
 }
 
 /// <summary>A reading waits until changes have stopped for <paramref name="Quiet"/>, but no longer
@@ -87,4 +91,6 @@ public sealed class ManifestSource(string folder) : IClusterSource
     }
 
     public void Dispose() => watcher?.Dispose();
+
+    public void ReportNode(string node, string problem) { }
 }

@@ -92,7 +92,7 @@ public sealed class KubernetesSource : IClusterSource
     }
 
     /// <summary>A Warning Event on the policy, so `kubectl describe networkpolicy` shows why part
-    /// of it allows nothing. Fire and forget: a failure is logged, enforcement does not wait.</summary>
+    /// of it allows nothing.</summary>
     public void Report(Policy.PolicyProblem problem)
     {
         int slash = problem.Policy.IndexOf('/', StringComparison.Ordinal);
@@ -112,15 +112,39 @@ public sealed class KubernetesSource : IClusterSource
             LastTimestamp = now,
             Count = 1,
         };
-        _ = Task.Run(async () =>
-        {
-            try { await client.CoreV1.CreateNamespacedEventAsync(warning, ns).ConfigureAwait(false); }
-            catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or TaskCanceledException)
-            {
-                log($"could not post an Event for {problem.Policy}: {e.Message}");
-            }
-        });
+        Post(warning, ns, problem.Policy);
     }
+
+    /// <summary>A Warning Event on the Node (in namespace default, where node events live), so
+    /// `kubectl describe node` shows that its pods are unreachable from this node.</summary>
+    public void ReportNode(string node, string problem)
+    {
+        var now = DateTime.UtcNow;
+        Post(new Corev1Event
+        {
+            Metadata = new V1ObjectMeta { GenerateName = node + ".", NamespaceProperty = "default" },
+            InvolvedObject = new V1ObjectReference { Kind = "Node", ApiVersion = "v1", Name = node },
+            Type = "Warning",
+            Reason = "PodCIDRUnreachable",
+            Message = $"from node {nodeName}: {problem}",
+            Source = new V1EventSource { Component = "egress-agent", Host = nodeName },
+            ReportingComponent = "egress-agent",
+            ReportingInstance = nodeName,
+            FirstTimestamp = now,
+            LastTimestamp = now,
+            Count = 1,
+        }, "default", "node " + node);
+    }
+
+    /// <summary>Fire and forget: a failure is logged, enforcement does not wait.</summary>
+    private void Post(Corev1Event warning, string ns, string what) => _ = Task.Run(async () =>
+    {
+        try { await client.CoreV1.CreateNamespacedEventAsync(warning, ns).ConfigureAwait(false); }
+        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or TaskCanceledException)
+        {
+            log($"could not post an Event for {what}: {e.Message}");
+        }
+    });
 
     public void Dispose()
     {

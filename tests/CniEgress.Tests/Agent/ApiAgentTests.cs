@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using CniEgress.TestSupport;
 using CniEgress.Tests.Infrastructure;
 using k8s.Models;
@@ -120,6 +121,45 @@ public class ApiAgentTests
         Assert.Null(Talk(client.Netns, ExternalV4, 80));
         Assert.Contains("get pods team-a/client", api.Requests);
     }
+
+    [KernelFact]
+    public void Nodes_from_the_API_route_their_pod_CIDRs_and_an_unreachable_one_gets_an_Event()
+    {
+        using var node = new PolicyNode();
+        using var api = new FakeApiServer(node.Node.Path);
+        api.Upsert("namespaces", new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = "team-a" } });
+        api.Upsert("nodes", Node("node-1", "203.0.113.1", "10.98.0.0/24"));
+        // The node's uplink is 203.0.113.0/24: node-2 is on it, node-3 is not.
+        api.Upsert("nodes", Node("node-2", "203.0.113.50", "10.99.0.0/24"));
+        using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
+        Assert.True(Wait.Until(() => Routed(node, "10.99.0.0/24"), TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.False(Routed(node, "10.98.0.0/24"), "no route of ours to the node's own pod CIDR");
+        Assert.Contains("via 203.0.113.50", node.Node.Exec("ip", "route", "show", "exact", "10.99.0.0/24").Stdout, StringComparison.Ordinal);
+
+        api.Upsert("nodes", Node("node-3", "198.51.100.9", "10.100.0.0/24"));
+        Assert.True(Wait.Until(() => { lock (api.Events) return api.Events.Any(e => (string?)e["involvedObject"]?["name"] == "node-3"); }, TimeSpan.FromSeconds(10)), agent.Log);
+        JsonObject warning;
+        lock (api.Events) warning = api.Events.Single(e => (string?)e["involvedObject"]?["name"] == "node-3");
+        Assert.Equal(("Node", "PodCIDRUnreachable"), ((string?)warning["involvedObject"]!["kind"], (string?)warning["reason"]));
+        Assert.Contains("198.51.100.9 is not on a directly connected network", (string?)warning["message"], StringComparison.Ordinal);
+        Assert.False(Routed(node, "10.100.0.0/24"));
+        Assert.Contains("egress_agent_unreachable_node_routes 1\n", node.AgentStatus("/metrics"), StringComparison.Ordinal);
+
+        api.Delete("nodes", Node("node-2", "203.0.113.50", "10.99.0.0/24"));
+        Assert.True(Wait.Until(() => !Routed(node, "10.99.0.0/24"), TimeSpan.FromSeconds(10)), agent.Log);
+    }
+
+    private static V1Node Node(string name, string address, string podCidr) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Node",
+        Metadata = new V1ObjectMeta { Name = name },
+        Spec = new V1NodeSpec { PodCIDR = podCidr, PodCIDRs = [podCidr] },
+        Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Type = "InternalIP", Address = address }] },
+    };
+
+    private static bool Routed(PolicyNode node, string cidr) =>
+        node.Node.Exec("ip", "route", "show", "exact", cidr, "proto", "206").Stdout.Trim().Length > 0;
 
     private static bool Allowed(Pod client, string address) => Talk(client.Netns, address, 80) == "external";
 }
