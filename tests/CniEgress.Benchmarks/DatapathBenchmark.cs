@@ -124,7 +124,7 @@ public static class DatapathBenchmark
         return (rate, bits);
     }
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted[sorted.Count / 2];
@@ -189,14 +189,14 @@ public static class DatapathBenchmark
         return podInterface;
     }
 
-    private static Process Start(params string[] command)
+    internal static Process Start(params string[] command)
     {
         var info = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in command[1..]) info.ArgumentList.Add(a);
         return Process.Start(info)!;
     }
 
-    private static string Shell(params string[] command)
+    internal static string Shell(params string[] command)
     {
         var outcome = ProcessRunner.Run(command[0], command[1..], [], TimeSpan.FromSeconds(300));
         if (outcome.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)}: {outcome.Stderr}");

@@ -5,6 +5,7 @@ using CniEgress.Benchmarks;
 // policy [ingress]: compile + full apply, and incremental updates, at growing cluster sizes (egress
 //   policies; with "ingress", every policy isolates both ways).
 // datapath [cidrs] [linear rules]: connections/s and throughput with no rules, ours, a linear list.
+// crossnode: pod to pod on the same node vs another node, without and with policies.
 // agent [policies] [pods]: dist/egress-agent's time to its first full sync and its memory on a large cluster.
 // events [policies] [pods] [events]: dist/egress-agent's event-to-enforced latency, fed by the fake API server.
 // Both run inside scripts/sandbox.sh (a private network namespace):
@@ -23,6 +24,7 @@ return which switch
     "plugin" => PluginLatencyBenchmark.Run(Number(1, 40), args.Length > 2 ? args[2] : null),
     "policy" => PolicyApplyBenchmark.Run(withIngress: args.Length > 1 && args[1] == "ingress"),
     "datapath" => DatapathBenchmark.Run(Number(1, 100_000), Number(2, 10_000)),
+    "crossnode" => CrossNodeBenchmark.Run(),
     "agent" => AgentMemoryBenchmark.Run(Number(1, 5_000), Number(2, 50_000)),
     "events" => AgentEventLatencyBenchmark.Run(Number(1, 1_000), Number(2, 10_000), Number(3, 200)),
     _ => PluginLatencyBenchmark.Run(int.Parse(which, System.Globalization.CultureInfo.InvariantCulture)),
