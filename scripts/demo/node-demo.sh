@@ -19,6 +19,7 @@ pods=(frontend backend my-app)
 externals=(backend:80/udp 203.0.113.10:3306 203.0.113.11:3306 198.51.100.10:443 198.51.100.10:53/udp)
 pids=()
 agent_pid=""
+agent2_pid=""
 declare -A ids addr results
 add_ms=()
 enforce_ms=()
@@ -30,6 +31,10 @@ cleanup() {
     ip netns del "$pod" 2>/dev/null || true
   done
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
+  [ -n "$agent2_pid" ] && kill "$agent2_pid" 2>/dev/null && wait "$agent2_pid" 2>/dev/null || true
+  [ -n "${ids[remote]:-}" ] && cni_node2 DEL remote >/dev/null 2>&1 || true
+  ip netns del remote 2>/dev/null || true
+  ip netns del node2 2>/dev/null || true
   "$agent" cleanup >/dev/null 2>&1 || true
   ip netns del external 2>/dev/null || true
 }
@@ -43,6 +48,15 @@ conf='{"cniVersion":"1.1.0","name":"demo","type":"cni-egress","ipMasq":true,"pol
 cni() { # cni VERB POD [CONFIG]
   CNI_COMMAND=$1 CNI_CONTAINERID=${ids[$2]} CNI_NETNS=/run/netns/$2 CNI_IFNAME=eth0 \
   CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$2" CNI_PATH="$repo/dist" "$plugin" <<<"${3:-$conf}"
+}
+
+# The second node (step 8): its own namespace, CNI state, pod subnets and agent, on the same folder.
+conf2='{"cniVersion":"1.1.0","name":"demo","type":"cni-egress","ipMasq":true,"policyAgent":"required",
+  "stateDir":"/run/cni-egress-node2","clusterCIDRs":["10.244.0.0/16","fd00:10:244::/56"],
+  "ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.244.2.0/24"}],[{"subnet":"fd00:10:244:2::/64"}]]}}'
+cni_node2() { # cni_node2 VERB POD
+  ip netns exec node2 env CNI_COMMAND="$1" CNI_CONTAINERID="${ids[$2]}" CNI_NETNS="/run/netns/$2" CNI_IFNAME=eth0 \
+    CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$2" CNI_PATH="$repo/dist" "$plugin" <<<"$conf2"
 }
 
 bold() { if [ -t 1 ]; then printf '\n\033[1m%s\033[0m\n' "$*"; else printf '\n%s\n' "$*"; fi; }
@@ -279,6 +293,57 @@ matrix
 echo "  Into backend: frontend on TCP 80 (http) only; my-app and UDP 80 are refused at backend's veth."
 echo "  A pod reaching its own address never leaves its namespace; the node itself (kubelet probes) is always let in."
 explain my-app default/backend:80
+
+bold "== Step 8: a second node. Pods reach each other across nodes with their own addresses"
+ip netns add node2
+ip netns exec node2 sysctl -qw net.ipv6.conf.default.accept_dad=0
+ip -n node2 link set lo up
+ip link add node2link type veth peer name eth0 netns node2
+sysctl -qw net.ipv6.conf.node2link.accept_dad=0  # its link-local is usable at once for neighbour discovery
+ip addr add 192.0.2.11/24 dev node2link && ip addr add 2001:db8:2::11/64 dev node2link nodad && ip link set node2link up
+ip -n node2 addr add 192.0.2.12/24 dev eth0 && ip -n node2 addr add 2001:db8:2::12/64 dev eth0 nodad && ip -n node2 link set eth0 up
+node_doc() { # node_doc NAME V4 V6 CIDR4 CIDR6
+  printf -- '---\napiVersion: v1\nkind: Node\nmetadata:\n  name: %s\nspec:\n  podCIDRs: ["%s", "%s"]\nstatus:\n  addresses:\n  - {type: InternalIP, address: "%s"}\n  - {type: InternalIP, address: "%s"}\n' "$1" "$4" "$5" "$2" "$3"
+}
+show "$(node_doc node-1 192.0.2.11 2001:db8:2::11 10.244.1.0/24 fd00:10:244:1::/64; node_doc node-2 192.0.2.12 2001:db8:2::12 10.244.2.0/24 fd00:10:244:2::/64)"
+routes_before=$(grep -c 'routes:' "$agent_log" || true)
+printf '%s\n' "$(node_doc node-1 192.0.2.11 2001:db8:2::11 10.244.1.0/24 fd00:10:244:1::/64; node_doc node-2 192.0.2.12 2001:db8:2::12 10.244.2.0/24 fd00:10:244:2::/64)" > "$manifests/.nodes.yaml.tmp"
+mv "$manifests/.nodes.yaml.tmp" "$manifests/nodes.yaml"
+for _ in $(seq 1 200); do [ "$(grep -c 'routes:' "$agent_log" || true)" -gt "$routes_before" ] && break; sleep 0.02; done
+echo "  node-1's agent: $(grep 'routes:' "$agent_log" | tail -1 | cut -d' ' -f2-)"
+ip netns exec node2 "$agent" run --manifests "$manifests" --node-name node-2 --state-dir /run/cni-egress-node2 --status-address "" 2> /run/cni-egress-demo/agent2.log &
+agent2_pid=$!
+for _ in $(seq 1 300); do [ -S /run/cni-egress-node2/agent.sock ] && break; sleep 0.02; done
+[ -S /run/cni-egress-node2/agent.sock ] || { echo "the second agent did not start:" >&2; cat /run/cni-egress-demo/agent2.log >&2; exit 1; }
+ip netns add remote; ip -n remote link set lo up
+ids[remote]="demo-remote-$RANDOM$RANDOM"
+remote_result=$(cni_node2 ADD remote)
+addr[remote]=$(jq -r '.ips[0].address' <<<"$remote_result" | cut -d/ -f1)
+remote_v6=$(jq -r '.ips[1].address' <<<"$remote_result" | cut -d/ -f1)
+ip netns exec remote socat TCP-LISTEN:80,reuseaddr,fork "SYSTEM:echo \"remote sees \$SOCAT_PEERADDR\"" & pids+=($!)
+ip netns exec remote socat TCP6-LISTEN:80,ipv6only=1,reuseaddr,fork "SYSTEM:echo \"remote sees \$SOCAT_PEERADDR\"" & pids+=($!)
+echo "  remote (app=remote) on node-2: ${addr[remote]}, $remote_v6"
+# The API server would report every pod's addresses: write them, so both agents see all pods.
+{
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n'
+  for pod in "${pods[@]}" remote; do
+    v6=$([ "$pod" = remote ] && echo "$remote_v6" || jq -r '.ips[1].address' <<<"${results[$pod]}" | cut -d/ -f1)
+    printf -- '---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: default\n  labels:\n    app: %s\nspec:\n  containers:\n  - name: main\n    image: busybox\n    ports:\n    - name: http\n      containerPort: 80\nstatus:\n  podIPs: [{ip: "%s"}, {ip: "%s"}]\n' "$pod" "$pod" "${addr[$pod]}" "$v6"
+  done
+} > "$manifests/.pods.yaml.tmp" && mv "$manifests/.pods.yaml.tmp" "$manifests/pods.yaml"
+sleep 0.5
+echo "  routes on node-1 (proto 206 = egress-agent):"
+ip route show proto 206 | sed 's/^/    /'; ip -6 route show proto 206 | sed 's/^/    /'
+for probe in "frontend ${addr[remote]}" "frontend [$remote_v6]" "my-app ${addr[remote]}"; do
+  set -- $probe
+  out=$(echo ping | ip netns exec "$1" socat -T1 - "TCP:$2:80,connect-timeout=1" 2>/dev/null || true)
+  printf '  %-9s -> remote %-24s %s\n' "$1" "$2:80" "${out:-denied}"
+done
+out=$(echo ping | ip netns exec remote socat -T1 - "TCP:${addr[backend]}:80,connect-timeout=1" 2>/dev/null || true)
+printf '  %-9s -> backend %-23s %s\n' remote "${addr[backend]}:80" "${out:-denied (backend-ingress on node-1 accepts only frontend)}"
+echo "  No NAT between pods: remote sees each client's own address (ipMasq only rewrites what leaves the cluster CIDRs)."
+explain_from() { echo "  \$ egress-agent explain --from $1 --to $2"; "$agent" explain --from "$1" --to "$2" 2>&1 | sed 's/^/    /' || true; }
+explain_from default/remote default/backend:80
 
 bold "== The agent's audit log of denied flows (rate limited in the kernel; last 6 lines)"
 grep -E 'denied (egress|ingress)' "$agent_log" | tail -6 | cut -d' ' -f2- | sed 's/^/  /'
