@@ -123,7 +123,7 @@ public class ApiAgentTests
     }
 
     [KernelFact]
-    public void Nodes_from_the_API_route_their_pod_CIDRs_and_an_unreachable_one_gets_an_Event()
+    public void Nodes_from_the_API_route_their_pod_CIDRs_leave_others_routes_alone_and_an_unreachable_one_gets_an_Event()
     {
         using var node = new PolicyNode();
         using var api = new FakeApiServer(node.Node.Path);
@@ -131,10 +131,15 @@ public class ApiAgentTests
         api.Upsert("nodes", Node("node-1", "203.0.113.1", "10.98.0.0/24"));
         // The node's uplink is 203.0.113.0/24: node-2 is on it, node-3 is not.
         api.Upsert("nodes", Node("node-2", "203.0.113.50", "10.99.0.0/24"));
+        // Someone else's route to node-4's pod CIDR: it stays as it is.
+        node.Node.Exec("ip", "route", "add", "10.101.0.0/24", "via", "203.0.113.60");
+        api.Upsert("nodes", Node("node-4", "203.0.113.61", "10.101.0.0/24"));
         using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
         Assert.True(Wait.Until(() => Routed(node, "10.99.0.0/24"), TimeSpan.FromSeconds(30)), agent.Log);
         Assert.False(Routed(node, "10.98.0.0/24"), "no route of ours to the node's own pod CIDR");
         Assert.Contains("via 203.0.113.50", node.Node.Exec("ip", "route", "show", "exact", "10.99.0.0/24").Stdout, StringComparison.Ordinal);
+        Assert.True(agent.WaitForLog("node node-4: a route to its pod CIDR 10.101.0.0/24 exists and is not ours; left alone", TimeSpan.FromSeconds(10)), agent.Log);
+        Assert.Contains("via 203.0.113.60", node.Node.Exec("ip", "route", "show", "exact", "10.101.0.0/24").Stdout, StringComparison.Ordinal);
 
         api.Upsert("nodes", Node("node-3", "198.51.100.9", "10.100.0.0/24"));
         Assert.True(Wait.Until(() => { lock (api.Events) return api.Events.Any(e => (string?)e["involvedObject"]?["name"] == "node-3"); }, TimeSpan.FromSeconds(10)), agent.Log);
@@ -143,7 +148,7 @@ public class ApiAgentTests
         Assert.Equal(("Node", "PodCIDRUnreachable"), ((string?)warning["involvedObject"]!["kind"], (string?)warning["reason"]));
         Assert.Contains("198.51.100.9 is not on a directly connected network", (string?)warning["message"], StringComparison.Ordinal);
         Assert.False(Routed(node, "10.100.0.0/24"));
-        Assert.Contains("egress_agent_unreachable_node_routes 1\n", node.AgentStatus("/metrics"), StringComparison.Ordinal);
+        Assert.Contains("egress_agent_unreachable_node_routes 2\n", node.AgentStatus("/metrics"), StringComparison.Ordinal); // node-3, and node-4's CIDR left to its owner
 
         api.Delete("nodes", Node("node-2", "203.0.113.50", "10.99.0.0/24"));
         Assert.True(Wait.Until(() => !Routed(node, "10.99.0.0/24"), TimeSpan.FromSeconds(10)), agent.Log);
