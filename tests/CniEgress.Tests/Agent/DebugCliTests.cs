@@ -231,8 +231,9 @@ public class DebugCliTests(ITestOutputHelper output)
         using (var flows = AgentProcess.StartNative(world.Node.Node, "flows", "--verdict", "any", "--namespace", "team-a", "--count", "2", "--duration", "30", "-o", "json", "--state-dir", world.Node.StateDir))
         {
             Assert.True(flows.WaitForLog("watching NFLOG group(s) 101, 102", TimeSpan.FromSeconds(20)), flows.Log);
-            Assert.Null(Talk(world.Node.External, world.Db.V4, 80, source: ExternalV4)); // team-b: filtered out
-            Assert.Null(Talk(world.Client.Netns, ExternalV4, 80));
+            // One connection each (TalkOnce): flows prints a line per connection.
+            Assert.Null(TalkOnce(world.Node.External, world.Db.V4, 80, source: ExternalV4)); // team-b: filtered out
+            Assert.Null(TalkOnce(world.Client.Netns, ExternalV4, 80));
             Assert.NotNull(Talk(world.Client.Netns, OtherExternalV4, 80));
             Assert.True(Wait.Until(() => flows.HasExited, TimeSpan.FromSeconds(20)), flows.Log);
             output.WriteLine(flows.Log);
@@ -251,7 +252,7 @@ public class DebugCliTests(ITestOutputHelper output)
         using (var flows = AgentProcess.StartNative(world.Node.Node, "flows", "--pod", "team-b/db", "--count", "1", "--duration", "30", "-o", "json", "--state-dir", world.Node.StateDir))
         {
             Assert.True(flows.WaitForLog("watching NFLOG group(s) 101", TimeSpan.FromSeconds(20)), flows.Log);
-            Assert.Null(Talk(world.Node.External, world.Db.V4, 80, source: ExternalV4));
+            Assert.Null(TalkOnce(world.Node.External, world.Db.V4, 80, source: ExternalV4));
             Assert.True(Wait.Until(() => flows.HasExited, TimeSpan.FromSeconds(20)), flows.Log);
             output.WriteLine(flows.Log);
             var denied = JsonNode.Parse(flows.Log.Split('\n').Single(l => l.StartsWith('{')))!;

@@ -219,7 +219,8 @@ public sealed class PolicyNode : IDisposable
     public static string? Talk(PodNamespace from, string address, int port, bool udp = false, string? source = null) =>
         TalkOnce(from, address, port, udp, source) ?? TalkOnce(from, address, port, udp, source);
 
-    private static string? TalkOnce(PodNamespace from, string address, int port, bool udp, string? source)
+    /// <summary>One connection (one try): for tests that count the connections they make.</summary>
+    public static string? TalkOnce(PodNamespace from, string address, int port, bool udp = false, string? source = null)
     {
         string target = address.Contains(':', StringComparison.Ordinal) ? $"[{address}]" : address;
         string remote = udp
