@@ -85,7 +85,11 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                 metrics.MarkReady();
                 // ADDs are served only once the first reading is in the kernel: earlier, they are
                 // refused and the plugin fails with "try again later".
-                listener ??= new AgentSocket(settings.SocketPath, changed.Raise, changed.Wake);
+                if (listener == null)
+                {
+                    listener = new AgentSocket(settings.SocketPath, changed.Raise, changed.Wake);
+                    log($"serving CNI ADDs and debug queries on {settings.SocketPath}");
+                }
                 if (!WaitForChange(changed, listener, source.Debounce, stop)) break;
                 if (ServeAnnouncements(listener, attachments, source, reconciler)) audit.Publish(ViewFor(reconciler));
                 ServeQueries(listener, reconciler, source, nft, changed);

@@ -155,8 +155,8 @@ mkdir -p "$manifests" "$state"
 } > "$manifests/pods.yaml"
 "$agent" run --manifests "$manifests" --node-name node-1 --state-dir "$state" --status-address "" 2> "$agent_log" &
 agent_pid=$!
-for _ in $(seq 1 300); do [ -S "$state/agent.sock" ] && break; sleep 0.02; done
-[ -S "$state/agent.sock" ] || { echo "the agent did not start:" >&2; cat "$agent_log" >&2; exit 1; }
+for _ in $(seq 1 300); do grep -q 'serving CNI ADDs' "$agent_log" && break; sleep 0.02; done
+grep -q 'serving CNI ADDs' "$agent_log" || { echo "the agent did not start:" >&2; cat "$agent_log" >&2; exit 1; }
 echo "  $(head -1 "$agent_log" | cut -d' ' -f2-)"
 
 bold "== Wiring pods with dist/cni-egress (ADD as containerd execs it; policyAgent: required)"
@@ -313,8 +313,8 @@ for _ in $(seq 1 200); do [ "$(grep -c 'routes:' "$agent_log" || true)" -gt "$ro
 echo "  node-1's agent: $(grep 'routes:' "$agent_log" | tail -1 | cut -d' ' -f2-)"
 ip netns exec node2 "$agent" run --manifests "$manifests" --node-name node-2 --state-dir /run/cni-egress-node2 --status-address "" 2> /run/cni-egress-demo/agent2.log &
 agent2_pid=$!
-for _ in $(seq 1 300); do [ -S /run/cni-egress-node2/agent.sock ] && break; sleep 0.02; done
-[ -S /run/cni-egress-node2/agent.sock ] || { echo "the second agent did not start:" >&2; cat /run/cni-egress-demo/agent2.log >&2; exit 1; }
+for _ in $(seq 1 300); do grep -q 'serving CNI ADDs' /run/cni-egress-demo/agent2.log && break; sleep 0.02; done
+grep -q 'serving CNI ADDs' /run/cni-egress-demo/agent2.log || { echo "the second agent did not start:" >&2; cat /run/cni-egress-demo/agent2.log >&2; exit 1; }
 ip netns add remote; ip -n remote link set lo up
 ids[remote]="demo-remote-$RANDOM$RANDOM"
 remote_result=$(cni_node2 ADD remote)

@@ -55,7 +55,7 @@ public class AgentHandshakeTests(ITestOutputHelper output)
         // The external host counts every UDP datagram that reaches it on port 9999.
         node.CountUdpAtExternal(9999);
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
-        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.True(agent.WaitUntilServing(TimeSpan.FromSeconds(30)), agent.Log);
 
         // Control: a pod of a namespace without policies does get through.
         var control = node.AddPod("open", "control", policyAgent: "required");

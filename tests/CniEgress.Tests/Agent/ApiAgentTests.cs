@@ -48,7 +48,7 @@ public class ApiAgentTests
         api.Upsert("networkpolicies", AllowTo(OtherExternalV4));
 
         using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
-        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.True(agent.WaitUntilServing(TimeSpan.FromSeconds(30)), agent.Log);
         Assert.True(Wait.Until(() => Allowed(client, OtherExternalV4) && !Allowed(client, ExternalV4), TimeSpan.FromSeconds(20)), agent.Log);
 
         // A change arrives over the watch.
@@ -109,7 +109,7 @@ public class ApiAgentTests
         api.Upsert("namespaces", new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = "team-a" } });
         api.Upsert("networkpolicies", AllowTo(OtherExternalV4));
         using var agent = AgentProcess.Start(node.Node, "run", "--kubeconfig", api.Kubeconfig(node.StateDir), "--node-name", "node-1", "--state-dir", node.StateDir);
-        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.True(agent.WaitUntilServing(TimeSpan.FromSeconds(30)), agent.Log);
 
         // The pod is in the API, but the watch has not brought it yet; kubelet already runs its ADD.
         var labels = new Dictionary<string, string> { ["app"] = "client" };

@@ -87,7 +87,7 @@ public class DebugCliTests(ITestOutputHelper output)
             Directory.CreateDirectory(Folder);
             File.WriteAllText(Path.Combine(Folder, "cluster.yaml"), Cluster);
             Agent = AgentProcess.StartNative(Node.Node, "run", "--manifests", Folder, "--node-name", "node-1", "--state-dir", Node.StateDir);
-            if (!Agent.WaitForLog("applied", TimeSpan.FromSeconds(30))) throw new InvalidOperationException("agent did not start: " + Agent.Log);
+            if (!Agent.WaitUntilServing(TimeSpan.FromSeconds(30))) throw new InvalidOperationException("agent did not start: " + Agent.Log);
         }
 
         public PolicyNode Node { get; }

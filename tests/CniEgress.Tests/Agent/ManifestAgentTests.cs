@@ -59,7 +59,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
 
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
         // First the agent's word that the table is in (a probe alone could time out under load and look denied).
-        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.True(agent.WaitUntilServing(TimeSpan.FromSeconds(30)), agent.Log);
         Assert.True(Wait.Until(() => Talk(client.Netns, ExternalV4, 80) == null && Talk(client.Netns, OtherExternalV4, 80) == "external", TimeSpan.FromSeconds(20)), agent.Log);
 
         // Probes and metrics, as the DaemonSet's probes and Prometheus would read them.
@@ -122,7 +122,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         node.Serve(node.External, 80, "external");
         string folder = ManifestFolder(node, Policy(OtherExternalV4 + "/32"));
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--verify-interval", "0.5");
-        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.True(agent.WaitUntilServing(TimeSpan.FromSeconds(30)), agent.Log);
         Assert.True(Wait.Until(() => Talk(client.Netns, ExternalV4, 80) == null, TimeSpan.FromSeconds(20)), agent.Log);
 
         // Someone flushes our table's rules (the sets stay): nothing would stop the pod any more.
@@ -146,7 +146,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         node.ServeEcho(node.External, 7001);
         string folder = ManifestFolder(node, EchoPolicy(7000, 7001));
         using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
-        Assert.True(agent.WaitForLog("applied", TimeSpan.FromSeconds(30)), agent.Log);
+        Assert.True(agent.WaitUntilServing(TimeSpan.FromSeconds(30)), agent.Log);
 
         using var podNamespace = CniEgress.Netns.NetworkNamespace.Open(client.Netns.Path);
         using var denied = podNamespace.Run(() => EchoClient.Connect(ExternalV4, 7000));
@@ -173,7 +173,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
         var first = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
         try
         {
-            Assert.True(first.WaitForLog("applied", TimeSpan.FromSeconds(30)), first.Log);
+            Assert.True(first.WaitUntilServing(TimeSpan.FromSeconds(30)), first.Log);
             using var podNamespace = CniEgress.Netns.NetworkNamespace.Open(client.Netns.Path);
             using var allowed = podNamespace.Run(() => EchoClient.Connect(ExternalV4, 7001));
             using var probe = podNamespace.Run(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp));
@@ -195,7 +195,7 @@ public class ManifestAgentTests(ITestOutputHelper output)
             first.Kill();
             Thread.Sleep(300); // no agent at all for a while
             using var second = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--log-json");
-            Assert.True(second.WaitForLog("applied", TimeSpan.FromSeconds(30)), second.Log);
+            Assert.True(second.WaitUntilServing(TimeSpan.FromSeconds(30)), second.Log);
             Assert.All(second.Log.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.NotNull((string?)System.Text.Json.Nodes.JsonNode.Parse(line)!["msg"]));
             Thread.Sleep(500);
             stop.Cancel();

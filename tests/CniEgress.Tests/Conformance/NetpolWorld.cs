@@ -49,7 +49,7 @@ public sealed class NetpolWorld : IDisposable
         Directory.CreateDirectory(folder);
         WriteFile(DefaultNamespaceLabels(), DefaultPodLabels(), []);
         agent = AgentProcess.StartNative(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--status-address", "");
-        if (!agent.WaitForLog("applied", TimeSpan.FromSeconds(30))) throw new InvalidOperationException("agent did not start: " + agent.Log);
+        if (!agent.WaitUntilServing(TimeSpan.FromSeconds(30))) throw new InvalidOperationException("agent did not start: " + agent.Log);
     }
 
     public string AgentLog => agent.Log;

@@ -77,6 +77,10 @@ public sealed class AgentProcess : IDisposable
         return false;
     }
 
+    /// <summary>Waits (bounded) until the first reading is in the kernel and the agent answers
+    /// CNI ADDs and debug queries (it says so once its socket listens).</summary>
+    public bool WaitUntilServing(TimeSpan timeout) => WaitForLog("serving CNI ADDs", timeout);
+
     public void Dispose()
     {
         if (!process.HasExited) Kill();

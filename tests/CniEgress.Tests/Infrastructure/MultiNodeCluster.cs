@@ -50,7 +50,7 @@ public sealed class MultiNodeCluster : IDisposable
         {
             var agent = AgentProcess.StartNative(Nodes[k - 1], "run", "--manifests", Folder, "--node-name", NodeName(k), "--state-dir", StateDir(k), "--status-address", "");
             agents[k] = agent;
-            if (!agent.WaitForLog("routes:", TimeSpan.FromSeconds(30))) throw new InvalidOperationException($"agent of {NodeName(k)} did not start: {agent.Log}");
+            if (!agent.WaitUntilServing(TimeSpan.FromSeconds(30))) throw new InvalidOperationException($"agent of {NodeName(k)} did not start: {agent.Log}");
         }
     }
 
