@@ -16,21 +16,29 @@ public static class PortGroups
 
     public static Layout Build(IEnumerable<PortBox> boxes)
     {
+        var all = boxes.ToArray();
+        // Classes hold boxes sorted by protocol already (DisjointBoxes); a stable sort keeps each
+        // protocol's destinations in the order they came.
+        if (!IsSortedByProtocol(all)) all = [.. all.OrderBy(b => b.Protocol)];
         var groups = new List<IReadOnlyList<AddressRange>>();
         var groupByDestinations = new Dictionary<IReadOnlyList<AddressRange>, int>(SequenceComparer.Instance);
         var entries = new List<PortEntry>();
-        foreach (var byProtocol in boxes.GroupBy(b => b.Protocol).OrderBy(g => g.Key))
+        var points = new List<int>();
+        for (int start = 0, end; start < all.Length; start = end)
         {
-            var list = byProtocol.ToList();
+            byte protocol = all[start].Protocol;
+            for (end = start + 1; end < all.Length && all[end].Protocol == protocol; end++) { }
+            var list = new ArraySegment<PortBox>(all, start, end - start);
             // Elementary port intervals: between consecutive boundaries, the same boxes apply.
-            var boundaries = new SortedSet<int>();
-            foreach (var b in list) { boundaries.Add(b.FirstPort); boundaries.Add(b.LastPort + 1); }
-            var points = boundaries.ToList();
+            points.Clear();
+            foreach (var b in list) { points.Add(b.FirstPort); points.Add(b.LastPort + 1); }
+            points.Sort();
             PortEntry? open = null;
             for (int i = 0; i + 1 < points.Count; i++)
             {
+                if (points[i] == points[i + 1]) continue;
                 int first = points[i], last = points[i + 1] - 1;
-                var addresses = AddressRange.Merge(list.Where(b => b.FirstPort <= first && last <= b.LastPort).Select(b => b.Destination));
+                var addresses = AddressRange.MergeInPlace(Covering(list, first, last));
                 int group = -1;
                 if (addresses.Count > 0)
                 {
@@ -47,11 +55,29 @@ public static class PortGroups
                     continue;
                 }
                 if (open is { Group: >= 0 } done) entries.Add(done);
-                open = new PortEntry(byProtocol.Key, (ushort)first, (ushort)last, group);
+                open = new PortEntry(protocol, (ushort)first, (ushort)last, group);
             }
             if (open is { Group: >= 0 } final) entries.Add(final);
         }
         return new Layout(groups, entries);
+    }
+
+    /// <summary>The destinations of the boxes whose ports cover [first, last], counted first so the
+    /// list is allocated once at its size.</summary>
+    private static List<AddressRange> Covering(ArraySegment<PortBox> boxes, int first, int last)
+    {
+        int count = 0;
+        foreach (var b in boxes) if (b.FirstPort <= first && last <= b.LastPort) count++;
+        var destinations = new List<AddressRange>(count);
+        foreach (var b in boxes) if (b.FirstPort <= first && last <= b.LastPort) destinations.Add(b.Destination);
+        return destinations;
+    }
+
+    private static bool IsSortedByProtocol(PortBox[] boxes)
+    {
+        for (int i = 1; i < boxes.Length; i++)
+            if (boxes[i - 1].Protocol > boxes[i].Protocol) return false;
+        return true;
     }
 
     /// <summary>Destination lists compared by content, so port ranges with equal destinations share a group.</summary>

@@ -52,8 +52,9 @@ public sealed class TableContents
 
     /// <summary>What one set of a class is built from: equal sources give equal elements, so a diff
     /// passes over a set whose source did not change without building it (a pod joining one port
-    /// group of a class of thousands of ranges builds that group's sets only).</summary>
-    private sealed record SetSource(IReadOnlyList<AddressRange>? Ranges, bool IPv6, ClassPlacement? PortsOf, Func<Dictionary<EntryKey, Func<NftElement[]>>> Build)
+    /// group of a class of thousands of ranges builds that group's sets only). Range sets are
+    /// compared as sorted lists (<see cref="CompareRanges"/>); only the port map is built.</summary>
+    private sealed record SetSource(IReadOnlyList<AddressRange>? Ranges, bool IPv6, ClassPlacement? PortsOf, Func<Dictionary<EntryKey, Func<NftElement[]>>>? Build)
     {
         public bool SameAs(SetSource other) => Ranges != null
             ? other.Ranges != null && IPv6 == other.IPv6 && Ranges.SequenceEqual(other.Ranges)
@@ -66,7 +67,7 @@ public sealed class TableContents
     private static Dictionary<string, SetSource> SetsOf(ClassPlacement placement)
     {
         string chain = placement.Chain;
-        SetSource RangeSet(IReadOnlyList<AddressRange> ranges, bool ipv6) => new(ranges, ipv6, null, () => Ranges(ranges, ipv6));
+        SetSource RangeSet(IReadOnlyList<AddressRange> ranges, bool ipv6) => new(ranges, ipv6, null, null);
         var sets = new Dictionary<string, SetSource>(StringComparer.Ordinal)
         {
             [chain + "-any-v4"] = RangeSet(placement.Class.AnyTraffic, ipv6: false),
@@ -94,8 +95,43 @@ public sealed class TableContents
             var old = had.GetValueOrDefault(set);
             var now = wanted.GetValueOrDefault(set);
             if (old != null && now != null && old.SameAs(now)) continue;
-            Compare(new() { [set] = old?.Build() ?? [] }, new() { [set] = now?.Build() ?? [] }, deletions, additions);
+            if ((old ?? now)!.Ranges != null && (now ?? old)!.Ranges != null)
+                CompareRanges(set, old?.Ranges ?? [], now?.Ranges ?? [], (old ?? now)!.IPv6, deletions, additions);
+            else
+                Compare(new() { [set] = old?.Build?.Invoke() ?? [] }, new() { [set] = now?.Build?.Invoke() ?? [] }, deletions, additions);
         }
+    }
+
+    /// <summary>A range set's changes by one walk over both sorted lists: no entry is keyed or
+    /// encoded unless it is added or removed (a changed class of thousands of ranges that differs
+    /// in a few allocates for those few).</summary>
+    private static void CompareRanges(string set, IReadOnlyList<AddressRange> before, IReadOnlyList<AddressRange> after, bool ipv6,
+        List<NftElementChange> deletions, List<NftElementChange> additions)
+    {
+        before = InOrder(before);
+        after = InOrder(after);
+        List<NftElement>? removed = null, added = null;
+        int i = 0, j = 0;
+        while (true)
+        {
+            while (i < before.Count && before[i].IsIPv6 != ipv6) i++;
+            while (j < after.Count && after[j].IsIPv6 != ipv6) j++;
+            if (i == before.Count && j == after.Count) break;
+            int order = i == before.Count ? 1 : j == after.Count ? -1 : before[i].CompareTo(after[j]);
+            if (order == 0) { i++; j++; }
+            else if (order < 0) AddRange(removed ??= [], before[i++], ipv6);
+            else AddRange(added ??= [], after[j++], ipv6);
+        }
+        if (removed != null) deletions.Add(new NftElementChange(false, set, removed));
+        if (added != null) additions.Add(new NftElementChange(true, set, added));
+    }
+
+    /// <summary>Classes hold merged (sorted) ranges; anything else is sorted here rather than trusted.</summary>
+    private static IReadOnlyList<AddressRange> InOrder(IReadOnlyList<AddressRange> ranges)
+    {
+        for (int k = 1; k < ranges.Count; k++)
+            if (ranges[k - 1].CompareTo(ranges[k]) >= 0) return [.. ranges.Order().Distinct()];
+        return ranges;
     }
 
     /// <summary>The element changes from <paramref name="current"/> to <paramref name="next"/>,
@@ -139,13 +175,12 @@ public sealed class TableContents
 
     /// <summary>rbtree interval sets: a range is its start and, unless it reaches the top of the
     /// address space, an interval-end element at last + 1.</summary>
-    private static Dictionary<EntryKey, Func<NftElement[]>> Ranges(IEnumerable<AddressRange> ranges, bool ipv6) =>
-        ranges.Where(r => r.IsIPv6 == ipv6).ToDictionary(r => new EntryKey(r.First, r.Last), r => (Func<NftElement[]>)(() =>
-        {
-            var start = new NftElement(Bytes(r.First, ipv6));
-            UInt128 top = ipv6 ? UInt128.MaxValue : uint.MaxValue;
-            return r.Last == top ? [start] : [start, new NftElement(Bytes(r.Last + 1, ipv6), IntervalEnd: true)];
-        }));
+    private static void AddRange(List<NftElement> elements, AddressRange range, bool ipv6)
+    {
+        elements.Add(new NftElement(Bytes(range.First, ipv6)));
+        UInt128 top = ipv6 ? UInt128.MaxValue : uint.MaxValue;
+        if (range.Last != top) elements.Add(new NftElement(Bytes(range.Last + 1, ipv6), IntervalEnd: true));
+    }
 
     /// <summary>A (protocol . port range) interval in a concatenated map: each field padded to 4
     /// bytes, the range as a start key and an inclusive end key.</summary>

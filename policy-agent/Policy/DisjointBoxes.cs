@@ -9,19 +9,31 @@ namespace CniEgress.PolicyAgent.Policy;
 /// O(n log n) for n boxes when few boxes overlap at any point, as policies' CIDRs do.</summary>
 public static class DisjointBoxes
 {
-    public static IEnumerable<PortBox> Normalize(IEnumerable<PortBox> boxes)
+    /// <summary>Sorted by protocol, family and destination, as the kernel's sets and
+    /// <see cref="Nftables.PortGroups"/> read them.</summary>
+    public static PortBox[] Normalize(IEnumerable<PortBox> boxes)
     {
-        var result = new List<PortBox>();
-        foreach (var group in boxes.GroupBy(b => (b.Protocol, b.Destination.IsIPv6)).OrderBy(g => g.Key))
-            NormalizeOne(group.Key.Protocol, group.Key.IsIPv6, group.ToArray(), result);
-        return result;
+        var all = boxes.ToArray();
+        Array.Sort(all, static (a, b) =>
+            a.Protocol != b.Protocol ? a.Protocol.CompareTo(b.Protocol)
+            : a.Destination.IsIPv6 != b.Destination.IsIPv6 ? a.Destination.IsIPv6.CompareTo(b.Destination.IsIPv6)
+            : a.Destination.First.CompareTo(b.Destination.First));
+        var result = new List<PortBox>(all.Length);
+        for (int start = 0, end; start < all.Length; start = end)
+        {
+            byte protocol = all[start].Protocol;
+            bool ipv6 = all[start].Destination.IsIPv6;
+            for (end = start + 1; end < all.Length && all[end].Protocol == protocol && all[end].Destination.IsIPv6 == ipv6; end++) { }
+            NormalizeOne(protocol, ipv6, new ArraySegment<PortBox>(all, start, end - start), result);
+        }
+        return [.. result];
     }
 
-    private static void NormalizeOne(byte protocol, bool ipv6, PortBox[] boxes, List<PortBox> result)
+    /// <param name="boxes">One protocol and family, sorted by the start of their destination.</param>
+    private static void NormalizeOne(byte protocol, bool ipv6, ArraySegment<PortBox> boxes, List<PortBox> result)
     {
-        Array.Sort(boxes, (a, b) => a.Destination.First.CompareTo(b.Destination.First));
         // Boundaries: where a box starts, and just after it ends (none after the top address).
-        var points = new List<UInt128>(boxes.Length * 2);
+        var points = new List<UInt128>(boxes.Count * 2);
         foreach (var b in boxes)
         {
             points.Add(b.Destination.First);
@@ -30,7 +42,8 @@ public static class DisjointBoxes
         points.Sort();
         var active = new List<PortBox>();
         var ports = new List<(ushort First, ushort Last)>();
-        List<(ushort First, ushort Last)>? open = null;
+        var open = new List<(ushort First, ushort Last)>();
+        bool isOpen = false;
         UInt128 openStart = 0, previous = 0;
         bool hasPrevious = false;
         int next = 0;
@@ -41,21 +54,23 @@ public static class DisjointBoxes
             previous = point;
             for (int i = active.Count - 1; i >= 0; i--)
                 if (active[i].Destination.Last < point) { active[i] = active[^1]; active.RemoveAt(active.Count - 1); }
-            while (next < boxes.Length && boxes[next].Destination.First == point) active.Add(boxes[next++]);
+            while (next < boxes.Count && boxes[next].Destination.First == point) active.Add(boxes[next++]);
             MergePorts(active, ports);
-            if (open != null && !SameRanges(ports, open))
+            if (isOpen && !SameRanges(ports, open))
             {
                 Emit(result, protocol, ipv6, openStart, point - 1, open);
-                open = null;
+                isOpen = false;
             }
-            if (ports.Count > 0 && open == null)
+            if (ports.Count > 0 && !isOpen)
             {
-                open = [.. ports];
+                open.Clear();
+                open.AddRange(ports);
+                isOpen = true;
                 openStart = point;
             }
         }
         // Still open after the last boundary: only a box reaching the top address.
-        if (open != null) Emit(result, protocol, ipv6, openStart, UInt128.MaxValue >> (ipv6 ? 0 : 96), open);
+        if (isOpen) Emit(result, protocol, ipv6, openStart, UInt128.MaxValue >> (ipv6 ? 0 : 96), open);
     }
 
     private static void Emit(List<PortBox> result, byte protocol, bool ipv6, UInt128 first, UInt128 last, List<(ushort First, ushort Last)> ports)

@@ -212,8 +212,8 @@ internal sealed class SideCompilation(Direction direction, ClusterIndex cluster,
         if (id == PolicyCompilation.UnknownPodClass.Id) return PolicyCompilation.UnknownPodClass;
         var keys = policiesOfClass[id];
         var podPorts = podPortsOfClass.GetValueOrDefault(id);
-        var anyTraffic = new List<AddressRange>();
-        var boxes = new List<PortBox>();
+        var anyTraffic = new List<AddressRange>(keys.Sum(k => expansions[k].AnyTraffic.Length));
+        var boxes = new List<PortBox>(keys.Sum(k => expansions[k].Ports.Length));
         foreach (string key in keys)
         {
             var expansion = expansions[key];
@@ -221,6 +221,6 @@ internal sealed class SideCompilation(Direction direction, ClusterIndex cluster,
             boxes.AddRange(expansion.Ports);
             if (podPorts != null) boxes.AddRange(expansion.NamedPortBoxes(podPorts));
         }
-        return new PolicyClass(id, keys, [.. AddressRange.Merge(anyTraffic)], [.. DisjointBoxes.Normalize(boxes)]);
+        return new PolicyClass(id, keys, [.. AddressRange.Merge(anyTraffic)], DisjointBoxes.Normalize(boxes));
     }
 }

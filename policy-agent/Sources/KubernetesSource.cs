@@ -97,14 +97,28 @@ public sealed class KubernetesSource : IClusterSource
     {
         int slash = problem.Policy.IndexOf('/', StringComparison.Ordinal);
         string ns = problem.Policy[..slash], name = problem.Policy[(slash + 1)..];
+        var policy = new V1ObjectReference { Kind = "NetworkPolicy", ApiVersion = "networking.k8s.io/v1", Name = name, NamespaceProperty = ns, Uid = cache.PolicyUid(problem.Policy) };
+        Post(Warning(policy, ns, "PolicyFieldIgnored", $"{problem.Field}: {problem.Problem} (this part allows nothing; the selected pods stay isolated)"), ns, problem.Policy);
+    }
+
+    /// <summary>A Warning Event on the Node (in namespace default, where node events live), so
+    /// `kubectl describe node` shows that its pods are unreachable from this node.</summary>
+    public void ReportNode(string node, string problem)
+    {
+        var involved = new V1ObjectReference { Kind = "Node", ApiVersion = "v1", Name = node };
+        Post(Warning(involved, "default", "PodCIDRUnreachable", $"from node {nodeName}: {problem}"), "default", "node " + node);
+    }
+
+    private Corev1Event Warning(V1ObjectReference involved, string ns, string reason, string message)
+    {
         var now = DateTime.UtcNow;
-        var warning = new Corev1Event
+        return new Corev1Event
         {
-            Metadata = new V1ObjectMeta { GenerateName = name + ".", NamespaceProperty = ns },
-            InvolvedObject = new V1ObjectReference { Kind = "NetworkPolicy", ApiVersion = "networking.k8s.io/v1", Name = name, NamespaceProperty = ns, Uid = cache.PolicyUid(problem.Policy) },
+            Metadata = new V1ObjectMeta { GenerateName = involved.Name + ".", NamespaceProperty = ns },
+            InvolvedObject = involved,
             Type = "Warning",
-            Reason = "PolicyFieldIgnored",
-            Message = $"{problem.Field}: {problem.Problem} (this part allows nothing; the selected pods stay isolated)",
+            Reason = reason,
+            Message = message,
             Source = new V1EventSource { Component = "egress-agent", Host = nodeName },
             ReportingComponent = "egress-agent",
             ReportingInstance = nodeName,
@@ -112,28 +126,6 @@ public sealed class KubernetesSource : IClusterSource
             LastTimestamp = now,
             Count = 1,
         };
-        Post(warning, ns, problem.Policy);
-    }
-
-    /// <summary>A Warning Event on the Node (in namespace default, where node events live), so
-    /// `kubectl describe node` shows that its pods are unreachable from this node.</summary>
-    public void ReportNode(string node, string problem)
-    {
-        var now = DateTime.UtcNow;
-        Post(new Corev1Event
-        {
-            Metadata = new V1ObjectMeta { GenerateName = node + ".", NamespaceProperty = "default" },
-            InvolvedObject = new V1ObjectReference { Kind = "Node", ApiVersion = "v1", Name = node },
-            Type = "Warning",
-            Reason = "PodCIDRUnreachable",
-            Message = $"from node {nodeName}: {problem}",
-            Source = new V1EventSource { Component = "egress-agent", Host = nodeName },
-            ReportingComponent = "egress-agent",
-            ReportingInstance = nodeName,
-            FirstTimestamp = now,
-            LastTimestamp = now,
-            Count = 1,
-        }, "default", "node " + node);
     }
 
     /// <summary>Fire and forget: a failure is logged, enforcement does not wait.</summary>

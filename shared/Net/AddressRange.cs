@@ -43,23 +43,37 @@ public readonly record struct AddressRange(bool IsIPv6, UInt128 First, UInt128 L
         return pieces;
     }
 
-    /// <summary>Sorted, disjoint, with touching ranges joined.</summary>
-    public static List<AddressRange> Merge(IEnumerable<AddressRange> ranges)
+    /// <summary>Sorted, disjoint, with touching ranges joined. Merged in place in one list (input
+    /// that is already in order, as merged ranges and class boxes are, is not sorted again).</summary>
+    public static List<AddressRange> Merge(IEnumerable<AddressRange> ranges) => MergeInPlace(new List<AddressRange>(ranges));
+
+    /// <summary><see cref="Merge"/> of a list the caller gives up: it is rewritten and returned.</summary>
+    public static List<AddressRange> MergeInPlace(List<AddressRange> merged)
     {
-        var merged = new List<AddressRange>();
-        foreach (var range in ranges.Order())
+        if (!IsSorted(merged)) merged.Sort();
+        int kept = -1;
+        for (int i = 0; i < merged.Count; i++)
         {
-            if (merged.Count > 0 && merged[^1].IsIPv6 == range.IsIPv6
-                && (merged[^1].Last == UInt128.MaxValue || range.First <= merged[^1].Last + 1))
+            var range = merged[i];
+            if (kept >= 0 && merged[kept].IsIPv6 == range.IsIPv6
+                && (merged[kept].Last == UInt128.MaxValue || range.First <= merged[kept].Last + 1))
             {
-                if (range.Last > merged[^1].Last) merged[^1] = merged[^1] with { Last = range.Last };
+                if (range.Last > merged[kept].Last) merged[kept] = merged[kept] with { Last = range.Last };
             }
             else
             {
-                merged.Add(range);
+                merged[++kept] = range;
             }
         }
+        merged.RemoveRange(kept + 1, merged.Count - kept - 1);
         return merged;
+    }
+
+    private static bool IsSorted(List<AddressRange> ranges)
+    {
+        for (int i = 1; i < ranges.Count; i++)
+            if (ranges[i - 1].CompareTo(ranges[i]) > 0) return false;
+        return true;
     }
 
     public int CompareTo(AddressRange other) =>

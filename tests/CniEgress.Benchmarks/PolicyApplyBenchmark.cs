@@ -20,15 +20,17 @@ public static class PolicyApplyBenchmark
 
     /// <param name="withIngress">Every synthetic policy also isolates its pods for ingress, with as
     /// many ipBlocks `from` as `to` and a pod-selector peer on the named port, so both sides are loaded.</param>
-    public static int Run(bool withIngress)
+    /// <param name="largestOnly">Only the largest size (a quicker run while working on it).</param>
+    public static int Run(bool withIngress, bool largestOnly)
     {
         ingress = withIngress;
+        sizes = largestOnly ? Sizes[^1..] : Sizes;
         string what = withIngress ? "Egress + ingress policy (every policy both ways)" : "Egress policy";
         Console.WriteLine($"# {what}: compile + full apply (structure with nft, elements and the switch in one nfnetlink transaction)");
         Console.WriteLine();
         Console.WriteLine("| policies | pods | CIDR entries | classes | kernel elements | compile | apply | total | resync of the loaded table | reference: all in one `nft -f` |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var (policies, pods, cidrs) in Sizes)
+        foreach (var (policies, pods, cidrs) in sizes)
         {
             var snapshot = Synthetic(policies, pods, cidrs);
             // The input is long-lived in the agent (its informer caches); settle it into the old
@@ -82,9 +84,9 @@ public static class PolicyApplyBenchmark
         System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         Console.WriteLine("# Incremental updates: event -> recompile what it touches -> element diff -> one nfnetlink transaction");
         Console.WriteLine();
-        Console.WriteLine("| size (policies / pods / CIDRs) | change | p50 | p99 | max | elements changed | of which compile p50 |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
-        foreach (var (policies, pods, cidrs) in Sizes)
+        Console.WriteLine("| size (policies / pods / CIDRs) | change | p50 | p99 | max | elements changed | of which compile p50 | collections gen0/1/2 |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        foreach (var (policies, pods, cidrs) in sizes)
         {
             var snapshot = Synthetic(policies, pods, cidrs);
             string netns = $"incbench{policies}";
@@ -103,9 +105,15 @@ public static class PolicyApplyBenchmark
                     var total = new List<double>();
                     var compile = new List<double>();
                     int changed = 0;
+                    int[] collections = new int[3];
                     for (int i = 0; i < Warmup + 200; i++)
                     {
-                        if (i == Warmup) { total.Clear(); compile.Clear(); }
+                        if (i == Warmup)
+                        {
+                            total.Clear();
+                            compile.Clear();
+                            for (int g = 0; g < 3; g++) collections[g] = GC.CollectionCount(g);
+                        }
                         var clock = Stopwatch.StartNew();
                         change(i % 2 == 0);
                         var desired = compilation.Build();
@@ -115,7 +123,7 @@ public static class PolicyApplyBenchmark
                         total.Add(clock.Elapsed.TotalMilliseconds);
                         changed = Math.Max(changed, writer.Elements);
                     }
-                    Console.WriteLine($"| {policies:N0} / {pods:N0} / {cidrs:N0} | {name} | {PluginLatencyBenchmark.Percentile(total, 50):0.00} ms | {PluginLatencyBenchmark.Percentile(total, 99):0.00} ms | {total.Max():0.00} ms | {changed} | {PluginLatencyBenchmark.Percentile(compile, 50):0.00} ms |");
+                    Console.WriteLine($"| {policies:N0} / {pods:N0} / {cidrs:N0} | {name} | {PluginLatencyBenchmark.Percentile(total, 50):0.00} ms | {PluginLatencyBenchmark.Percentile(total, 99):0.00} ms | {total.Max():0.00} ms | {changed} | {PluginLatencyBenchmark.Percentile(compile, 50):0.00} ms | {string.Join('/', Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collections[g]))} |");
                 }
             }
             finally
@@ -164,6 +172,7 @@ public static class PolicyApplyBenchmark
     }
 
     private static bool ingress;
+    private static (int, int, int)[] sizes = Sizes;
 
     internal static ClusterSnapshot Synthetic(int policyCount, int podCount, int cidrCount)
     {

@@ -2,8 +2,8 @@ using CniEgress.Benchmarks;
 
 // plugin [runs] [label part]: ADD/DEL latency of cni-egress (built-in IPAM and host-local) against Debian's
 //   ptp + host-local, measured in the same run.
-// policy [ingress]: compile + full apply, and incremental updates, at growing cluster sizes (egress
-//   policies; with "ingress", every policy isolates both ways).
+// policy [ingress] [largest]: compile + full apply, and incremental updates, at growing cluster sizes (egress
+//   policies; with "ingress", every policy isolates both ways; "largest": only the largest size).
 // datapath [cidrs] [linear rules]: connections/s and throughput with no rules, ours, a linear list.
 // crossnode: pod to pod on the same node vs another node, without and with policies.
 // agent [policies] [pods]: dist/egress-agent's time to its first full sync and its memory on a large cluster.
@@ -22,7 +22,7 @@ int Number(int index, int fallback) => args.Length > index ? int.Parse(args[inde
 return which switch
 {
     "plugin" => PluginLatencyBenchmark.Run(Number(1, 40), args.Length > 2 ? args[2] : null),
-    "policy" => PolicyApplyBenchmark.Run(withIngress: args.Length > 1 && args[1] == "ingress"),
+    "policy" => PolicyApplyBenchmark.Run(withIngress: args.Contains("ingress"), largestOnly: args.Contains("largest")),
     "datapath" => DatapathBenchmark.Run(Number(1, 100_000), Number(2, 10_000)),
     "crossnode" => CrossNodeBenchmark.Run(),
     "agent" => AgentMemoryBenchmark.Run(Number(1, 5_000), Number(2, 50_000)),

@@ -4,6 +4,7 @@ using CniEgress.Tests.Infrastructure;
 using k8s.Models;
 using Xunit;
 using static CniEgress.Tests.Infrastructure.PolicyNode;
+using static CniEgress.Tests.Policy.PolicyObjects;
 
 namespace CniEgress.Tests.Policy;
 
@@ -24,13 +25,6 @@ public class EgressEnforcementTests
 
     private static V1NetworkPolicyEgressRule To(V1NetworkPolicyPeer[]? peers, params V1NetworkPolicyPort[] ports) =>
         new() { To = peers?.ToList(), Ports = ports.Length == 0 ? null : ports.ToList() };
-
-    private static V1NetworkPolicyPeer Block(string cidr, params string[] except) => new() { IpBlock = new V1IPBlock { Cidr = cidr, Except = except.Length == 0 ? null : except.ToList() } };
-
-    private static V1NetworkPolicyPort Port(int? port, string protocol = "TCP", int? endPort = null) =>
-        new() { Port = port, Protocol = protocol, EndPort = endPort };
-
-    private static Dictionary<string, string> L(string key, string value) => new() { [key] = value };
 
     [KernelFact]
     public void IpBlock_with_except_allows_the_block_but_not_the_excepted_host_and_replies_pass()

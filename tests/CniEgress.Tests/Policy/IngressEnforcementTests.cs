@@ -6,6 +6,7 @@ using CniEgress.Tests.Infrastructure;
 using k8s.Models;
 using Xunit;
 using static CniEgress.Tests.Infrastructure.PolicyNode;
+using static CniEgress.Tests.Policy.PolicyObjects;
 
 namespace CniEgress.Tests.Policy;
 
@@ -26,14 +27,6 @@ public class IngressEnforcementTests
 
     private static V1NetworkPolicyIngressRule From(V1NetworkPolicyPeer[]? peers, params V1NetworkPolicyPort[] ports) =>
         new() { FromProperty = peers?.ToList(), Ports = ports.Length == 0 ? null : ports.ToList() };
-
-    private static V1NetworkPolicyPeer Pods(string key, string value) => new() { PodSelector = new V1LabelSelector { MatchLabels = L(key, value) } };
-
-    private static V1NetworkPolicyPeer Block(string cidr, params string[] except) => new() { IpBlock = new V1IPBlock { Cidr = cidr, Except = except.Length == 0 ? null : except.ToList() } };
-
-    private static V1NetworkPolicyPort Port(IntOrString port, string protocol = "TCP") => new() { Port = port, Protocol = protocol };
-
-    private static Dictionary<string, string> L(string key, string value) => new() { [key] = value };
 
     [KernelFact]
     public void Pod_to_pod_on_the_node_needs_the_destinations_ingress_and_replies_pass()
