@@ -16,9 +16,9 @@ public static class PortGroups
 
     public static Layout Build(IEnumerable<PortBox> boxes)
     {
-        var all = boxes.ToArray();
-        // Classes hold boxes sorted by protocol already (DisjointBoxes); a stable sort keeps each
-        // protocol's destinations in the order they came.
+        // Classes hold their boxes as an array sorted by protocol (DisjointBoxes): read in place.
+        // Anything else is copied, and a stable sort keeps each protocol's destinations in order.
+        var all = boxes as PortBox[] ?? [.. boxes];
         if (!IsSortedByProtocol(all)) all = [.. all.OrderBy(b => b.Protocol)];
         var groups = new List<IReadOnlyList<AddressRange>>();
         var groupByDestinations = new Dictionary<IReadOnlyList<AddressRange>, int>(SequenceComparer.Instance);

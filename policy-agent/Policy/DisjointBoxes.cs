@@ -11,10 +11,13 @@ public static class DisjointBoxes
 {
     /// <summary>Sorted by protocol, family and destination, as the kernel's sets and
     /// <see cref="Nftables.PortGroups"/> read them.</summary>
-    public static PortBox[] Normalize(IEnumerable<PortBox> boxes)
+    public static PortBox[] Normalize(IEnumerable<PortBox> boxes) => NormalizeInPlace([.. boxes]);
+
+    /// <summary><see cref="Normalize"/> of a list the caller gives up: it is sorted in place.</summary>
+    public static PortBox[] NormalizeInPlace(List<PortBox> boxes)
     {
-        var all = boxes.ToArray();
-        Array.Sort(all, static (a, b) =>
+        var all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(boxes);
+        all.Sort(static (a, b) =>
             a.Protocol != b.Protocol ? a.Protocol.CompareTo(b.Protocol)
             : a.Destination.IsIPv6 != b.Destination.IsIPv6 ? a.Destination.IsIPv6.CompareTo(b.Destination.IsIPv6)
             : a.Destination.First.CompareTo(b.Destination.First));
@@ -24,16 +27,16 @@ public static class DisjointBoxes
             byte protocol = all[start].Protocol;
             bool ipv6 = all[start].Destination.IsIPv6;
             for (end = start + 1; end < all.Length && all[end].Protocol == protocol && all[end].Destination.IsIPv6 == ipv6; end++) { }
-            NormalizeOne(protocol, ipv6, new ArraySegment<PortBox>(all, start, end - start), result);
+            NormalizeOne(protocol, ipv6, all[start..end], result);
         }
         return [.. result];
     }
 
     /// <param name="boxes">One protocol and family, sorted by the start of their destination.</param>
-    private static void NormalizeOne(byte protocol, bool ipv6, ArraySegment<PortBox> boxes, List<PortBox> result)
+    private static void NormalizeOne(byte protocol, bool ipv6, ReadOnlySpan<PortBox> boxes, List<PortBox> result)
     {
         // Boundaries: where a box starts, and just after it ends (none after the top address).
-        var points = new List<UInt128>(boxes.Count * 2);
+        var points = new List<UInt128>(boxes.Length * 2);
         foreach (var b in boxes)
         {
             points.Add(b.Destination.First);
@@ -54,7 +57,7 @@ public static class DisjointBoxes
             previous = point;
             for (int i = active.Count - 1; i >= 0; i--)
                 if (active[i].Destination.Last < point) { active[i] = active[^1]; active.RemoveAt(active.Count - 1); }
-            while (next < boxes.Count && boxes[next].Destination.First == point) active.Add(boxes[next++]);
+            while (next < boxes.Length && boxes[next].Destination.First == point) active.Add(boxes[next++]);
             MergePorts(active, ports);
             if (isOpen && !SameRanges(ports, open))
             {

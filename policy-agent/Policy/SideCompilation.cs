@@ -221,6 +221,6 @@ internal sealed class SideCompilation(Direction direction, ClusterIndex cluster,
             boxes.AddRange(expansion.Ports);
             if (podPorts != null) boxes.AddRange(expansion.NamedPortBoxes(podPorts));
         }
-        return new PolicyClass(id, keys, [.. AddressRange.Merge(anyTraffic)], DisjointBoxes.Normalize(boxes));
+        return new PolicyClass(id, keys, [.. AddressRange.Merge(anyTraffic)], DisjointBoxes.NormalizeInPlace(boxes));
     }
 }
