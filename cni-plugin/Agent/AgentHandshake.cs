@@ -5,33 +5,66 @@ using CniEgress.CniPlugin.Config;
 
 namespace CniEgress.CniPlugin.Agent;
 
-/// <summary>The last step of ADD: tell the policy agent about the attachment (its record is
-/// already on disk) and wait until the agent says the pod's policy is in the kernel, so the
-/// container never runs a moment without it.</summary>
-public static class AgentHandshake
+/// <summary>Tells the policy agent about the attachment (its record, with the pod's addresses,
+/// is already on disk) and waits until the agent says the pod's policy is in the kernel, so the
+/// container never runs a moment without it. The announcement goes out before the veth is
+/// wired and the reply is read after: the agent's kernel work overlaps ours, and the rules for
+/// the pod's interface exist before the interface does.</summary>
+public sealed class AgentHandshake : IDisposable
 {
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(10);
 
-    public static void Announce(NetworkConfig config, string containerId, string ifName)
+    private readonly NetworkConfig config;
+    private readonly UnixSocketExchange? exchange;
+
+    private AgentHandshake(NetworkConfig config, UnixSocketExchange? exchange)
     {
-        if (config.PolicyAgent == PolicyAgentMode.Off) return;
+        this.config = config;
+        this.exchange = exchange;
+    }
+
+    /// <summary>Sends the announcement (nothing with `policyAgent: off`).</summary>
+    /// <exception cref="CniException">code 11: the agent is required and cannot be reached.</exception>
+    public static AgentHandshake Begin(NetworkConfig config, string containerId, string ifName)
+    {
+        if (config.PolicyAgent == PolicyAgentMode.Off) return new(config, null);
+        try
+        {
+            return new(config, UnixSocketExchange.Send(config.AgentSocket, Request(containerId, ifName), ReplyTimeout));
+        }
+        catch (UnixSocketException e)
+        {
+            if (config.PolicyAgent == PolicyAgentMode.BestEffort) return new(config, null);
+            throw Unreachable(config, e);
+        }
+    }
+
+    /// <summary>Waits for the agent's answer.</summary>
+    /// <exception cref="CniException">code 11: the agent is required and did not enforce the pod's policy.</exception>
+    public void Complete()
+    {
+        if (exchange == null) return;
         string reply;
         try
         {
-            reply = UnixSocketExchange.Exchange(config.AgentSocket, Request(containerId, ifName), ReplyTimeout);
+            reply = exchange.ReadReply();
         }
         catch (UnixSocketException e)
         {
             if (config.PolicyAgent == PolicyAgentMode.BestEffort) return;
-            throw new CniException(CniErrorCode.TryAgainLater,
-                $"policy agent not reachable at {config.AgentSocket} ({e.Message}): the pod would run without its NetworkPolicy, so ADD fails and will be retried",
-                "start egress-agent, or set \"policyAgent\": \"best-effort\" to start pods without waiting for it");
+            throw Unreachable(config, e);
         }
         var (ok, error) = ReadReply(reply);
         if (ok) return;
         if (config.PolicyAgent == PolicyAgentMode.BestEffort) return;
         throw new CniException(CniErrorCode.TryAgainLater, $"policy agent could not enforce the pod's policy: {error ?? "no answer"}");
     }
+
+    public void Dispose() => exchange?.Dispose();
+
+    private static CniException Unreachable(NetworkConfig config, UnixSocketException e) => new(CniErrorCode.TryAgainLater,
+        $"policy agent not reachable at {config.AgentSocket} ({e.Message}): the pod would run without its NetworkPolicy, so ADD fails and will be retried",
+        "start egress-agent, or set \"policyAgent\": \"best-effort\" to start pods without waiting for it");
 
     /// <summary>`{"ok": true}` or `{"ok": false, "error": "..."}`; anything else is no answer.</summary>
     private static (bool Ok, string? Error) ReadReply(string reply)

@@ -35,6 +35,8 @@ public static class AddCommand
         var addresses = ipamResult.Ips.Select(ip => InterfaceAddress.Host(ip.Address.Address)).ToList();
         context.Store.Write(record with { Addresses = addresses.Select(a => a.ToString()).ToList() });
         undo.Add("state record", () => context.Store.Delete(env.ContainerId, env.IfName));
+        // The agent puts the pod's policy into the kernel while we wire it; its answer is awaited below.
+        using var handshake = AgentHandshake.Begin(config, env.ContainerId, env.IfName);
 
         PodWiring.Disconnect(host, hostName); // leftover of an interrupted ADD of this attachment
         var attachment = new PodAttachment(hostName, env.IfName, LinkAddresses.PodMac(env.ContainerId, env.IfName), ChooseMtu(config.Mtu, host), addresses);
@@ -49,8 +51,8 @@ public static class AddCommand
             masquerade.Add(addresses);
         }
 
-        // Last: the pod's policy goes into the kernel before the runtime may start the container.
-        AgentHandshake.Announce(config, env.ContainerId, env.IfName);
+        // Last: the pod's policy is in the kernel before the runtime may start the container.
+        handshake.Complete();
 
         undo.Commit();
         return CniResultJson.Render(BuildResult(context, attachment, ipamResult), config.Version);

@@ -5,34 +5,54 @@ namespace CniEgress.Interop;
 
 /// <summary>One request and its one-line reply over a unix stream socket, in raw syscalls. The CNI
 /// plugin talks to the agent once per ADD, and loading System.Net.Sockets would cost a native-AOT
-/// process more than the exchange itself.</summary>
-public static unsafe class UnixSocketExchange
+/// process more than the exchange itself. The request is sent at once and the reply read later,
+/// so the caller can work while the other side answers.</summary>
+public sealed unsafe class UnixSocketExchange : IDisposable
 {
     private const int MaxReply = 4096;
+    private readonly FileDescriptorHandle handle;
 
-    /// <summary>Sends <paramref name="request"/> and returns the reply up to its first newline (or
-    /// the end of the stream), trimmed; each blocking call is bounded by <paramref name="timeout"/>.</summary>
+    private UnixSocketExchange(FileDescriptorHandle handle) => this.handle = handle;
+
+    /// <summary>Connects and sends <paramref name="request"/>; each blocking call, the reply's
+    /// included, is bounded by <paramref name="timeout"/>.</summary>
     /// <exception cref="UnixSocketException">The socket could not be reached or talked to.</exception>
-    public static string Exchange(string path, ReadOnlySpan<byte> request, TimeSpan timeout)
+    public static UnixSocketExchange Send(string path, ReadOnlySpan<byte> request, TimeSpan timeout)
     {
         int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) throw new UnixSocketException("socket", Errno.Last);
-        using var handle = new FileDescriptorHandle(fd);
-        int errno = Syscalls.SetReceiveTimeout(fd, timeout);
-        if (errno != 0) throw new UnixSocketException("set receive timeout", errno);
-        errno = Syscalls.SetSendTimeout(fd, timeout);
-        if (errno != 0) throw new UnixSocketException("set send timeout", errno);
-        Connect(fd, path);
-        fixed (byte* data = request)
+        var handle = new FileDescriptorHandle(fd);
+        try
         {
-            for (int sent = 0; sent < request.Length;)
+            int errno = Syscalls.SetReceiveTimeout(fd, timeout);
+            if (errno != 0) throw new UnixSocketException("set receive timeout", errno);
+            errno = Syscalls.SetSendTimeout(fd, timeout);
+            if (errno != 0) throw new UnixSocketException("set send timeout", errno);
+            Connect(fd, path);
+            fixed (byte* data = request)
             {
-                long n = LibC.send(fd, data + sent, request.Length - sent, LibC.MSG_NOSIGNAL);
-                if (n < 0 && Errno.Last == Errno.EINTR) continue;
-                if (n < 0) throw new UnixSocketException("send", Errno.Last);
-                sent += (int)n;
+                for (int sent = 0; sent < request.Length;)
+                {
+                    long n = LibC.send(fd, data + sent, request.Length - sent, LibC.MSG_NOSIGNAL);
+                    if (n < 0 && Errno.Last == Errno.EINTR) continue;
+                    if (n < 0) throw new UnixSocketException("send", Errno.Last);
+                    sent += (int)n;
+                }
             }
+            return new UnixSocketExchange(handle);
         }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The reply up to its first newline (or the end of the stream), trimmed.</summary>
+    /// <exception cref="UnixSocketException">The reply could not be read.</exception>
+    public string ReadReply()
+    {
+        int fd = handle.Fd;
         var reply = new byte[MaxReply];
         int length = 0;
         fixed (byte* buffer = reply)
@@ -48,6 +68,8 @@ public static unsafe class UnixSocketExchange
         }
         return Encoding.UTF8.GetString(reply, 0, length).Trim();
     }
+
+    public void Dispose() => handle.Dispose();
 
     private static void Connect(int fd, string path)
     {
