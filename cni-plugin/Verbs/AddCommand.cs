@@ -18,7 +18,7 @@ public static class AddCommand
         var (env, config) = (context.Env, context.Config);
         using var podNamespace = NamespaceOpener.Open(env.NetnsPath);
         using var host = RouteNetlinkClient.Open();
-        using var pod = podNamespace.OpenRouteClient();
+        using var pod = podNamespace.RunOnCallingThread(RouteNetlinkClient.Open);
         using var undo = new UndoList();
         string hostName = HostInterfaceName.For(env.ContainerId, env.IfName);
         var record = NewRecord(context, hostName);

@@ -20,7 +20,7 @@ public static class CheckCommand
             .Select(ip => ip.Address).ToList();
 
         using var podNamespace = NamespaceOpener.Open(env.NetnsPath);
-        using var pod = podNamespace.OpenRouteClient();
+        using var pod = podNamespace.RunOnCallingThread(RouteNetlinkClient.Open);
         var podLink = pod.FindLink(env.IfName) ?? throw Mismatch($"interface {env.IfName} is missing from {env.NetnsPath}");
         if (!podLink.IsUp) throw Mismatch($"interface {env.IfName} is down");
         var present = pod.ListAddresses(podLink.Index).ToHashSet();

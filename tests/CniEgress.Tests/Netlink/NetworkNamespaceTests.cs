@@ -85,6 +85,26 @@ public class NetworkNamespaceTests
     }
 
     [KernelFact]
+    public void RunOnCallingThread_enters_on_this_thread_and_comes_back_also_after_an_exception()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("ns");
+        string callerBefore = CurrentThreadNamespace();
+        int callerThread = Environment.CurrentManagedThreadId;
+
+        var (inside, thread) = pod.Namespace.RunOnCallingThread(() => (CurrentThreadNamespace(), Environment.CurrentManagedThreadId));
+
+        Assert.Equal(pod.Exec("readlink", "/proc/self/ns/net").Trim(), inside);
+        Assert.Equal(callerThread, thread);
+        Assert.Equal(callerBefore, CurrentThreadNamespace());
+        Assert.Throws<FormatException>(() => pod.Namespace.RunOnCallingThread<bool>(() => throw new FormatException()));
+        Assert.Equal(callerBefore, CurrentThreadNamespace());
+        // A socket opened inside stays bound to the namespace.
+        using var client = pod.Namespace.RunOnCallingThread(RouteNetlinkClient.Open);
+        Assert.Equal(["lo"], client.ListLinks().Select(link => link.Name).ToList());
+    }
+
+    [KernelFact]
     public void WriteSysctl_changes_the_value_in_that_namespace_only()
     {
         Sandbox.RequirePrivateNetworkNamespace();
