@@ -66,6 +66,15 @@ public class MalformedInputTests
         AssertNothingLeft(network);
     }
 
+    [Fact]
+    public void A_closed_stdout_is_a_plain_failure_not_a_crash()
+    {
+        // A runtime always gives a pipe; without one there is nobody to answer, but still no abort.
+        var outcome = Shell.Run("sh", "-c", $"CNI_COMMAND=VERSION exec '{CniPluginProcess.Binary}' </dev/null >&-");
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Equal("", outcome.Stderr);
+    }
+
     [KernelFact]
     public void Interface_already_present_in_the_pod_is_refused_and_releases_the_address()
     {
