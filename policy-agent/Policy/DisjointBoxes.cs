@@ -21,22 +21,26 @@ public static class DisjointBoxes
             a.Protocol != b.Protocol ? a.Protocol.CompareTo(b.Protocol)
             : a.Destination.IsIPv6 != b.Destination.IsIPv6 ? a.Destination.IsIPv6.CompareTo(b.Destination.IsIPv6)
             : a.Destination.First.CompareTo(b.Destination.First));
-        var result = new List<PortBox>(all.Length);
+        var result = ScratchList<PortBox>.Rent(all.Length);
+        var points = ScratchList<UInt128>.Rent(all.Length * 2);
         for (int start = 0, end; start < all.Length; start = end)
         {
             byte protocol = all[start].Protocol;
             bool ipv6 = all[start].Destination.IsIPv6;
             for (end = start + 1; end < all.Length && all[end].Protocol == protocol && all[end].Destination.IsIPv6 == ipv6; end++) { }
-            NormalizeOne(protocol, ipv6, all[start..end], result);
+            NormalizeOne(protocol, ipv6, all[start..end], result, points);
         }
-        return [.. result];
+        PortBox[] normalized = [.. result];
+        ScratchList<PortBox>.Return(result);
+        ScratchList<UInt128>.Return(points);
+        return normalized;
     }
 
     /// <param name="boxes">One protocol and family, sorted by the start of their destination.</param>
-    private static void NormalizeOne(byte protocol, bool ipv6, ReadOnlySpan<PortBox> boxes, List<PortBox> result)
+    private static void NormalizeOne(byte protocol, bool ipv6, ReadOnlySpan<PortBox> boxes, List<PortBox> result, List<UInt128> points)
     {
         // Boundaries: where a box starts, and just after it ends (none after the top address).
-        var points = new List<UInt128>(boxes.Length * 2);
+        points.Clear();
         foreach (var b in boxes)
         {
             points.Add(b.Destination.First);

@@ -19,8 +19,19 @@ internal sealed record PolicyExpansion(AddressRange[] AnyTraffic, PortBox[] Port
             // Peers as pods (selector peers) and as ranges (ipBlocks; null = everywhere).
             var pods = rule.Peers?.OfType<SelectorPeer>().SelectMany(cluster.SelectedPods).ToList() ?? [];
             List<AddressRange>? blocks = rule.Peers == null ? null : rule.Peers.OfType<IpBlockPeer>().SelectMany(b => b.Ranges).ToList();
-            var destinations = blocks == null ? [AddressRange.All(false), AddressRange.All(true)]
-                : blocks.Concat(pods.SelectMany(p => p.Addresses).Select(AddressRange.Host)).ToList();
+            List<AddressRange> destinations;
+            if (blocks == null)
+            {
+                destinations = [AddressRange.All(false), AddressRange.All(true)];
+            }
+            else
+            {
+                // Sized once: policies are recomputed by the hundred when a pod joins their peers.
+                destinations = new List<AddressRange>(blocks.Count + pods.Sum(p => p.Addresses.Count));
+                destinations.AddRange(blocks);
+                foreach (var pod in pods)
+                    foreach (var address in pod.Addresses) destinations.Add(AddressRange.Host(address));
+            }
             if (rule.Ports == null)
             {
                 anyTraffic.AddRange(destinations);
@@ -31,7 +42,8 @@ internal sealed record PolicyExpansion(AddressRange[] AnyTraffic, PortBox[] Port
                 switch (port)
                 {
                     case NumericPort n:
-                        boxes.AddRange(destinations.Select(d => new PortBox(d, n.Protocol, n.First, n.Last)));
+                        boxes.EnsureCapacity(boxes.Count + destinations.Count);
+                        foreach (var d in destinations) boxes.Add(new PortBox(d, n.Protocol, n.First, n.Last));
                         break;
                     case NamedPort named when policy.Direction == Direction.Ingress:
                         namedPorts.Add((named, [.. destinations]));
