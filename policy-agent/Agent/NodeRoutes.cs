@@ -28,13 +28,16 @@ public sealed class NodeRoutes(string nodeName, Func<RouteNetlinkClient> open, A
     public static int RemoveAll(RouteNetlinkClient client)
     {
         int removed = 0;
-        foreach (var route in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.SelectMany(f => client.ListRoutes(f)).Where(r => r.Protocol == Protocol))
+        foreach (var route in Ours(client))
         {
             try { client.DeleteRoute(route); removed++; }
             catch (NetlinkNotFoundException) { }
         }
         return removed;
     }
+
+    private static List<RouteSpec> Ours(RouteNetlinkClient client) =>
+        [.. new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.SelectMany(f => client.ListRoutes(f)).Where(r => r.Protocol == Protocol)];
 
     /// <summary>Brings our routes to <paramref name="nodes"/>; nothing when they are the nodes last applied.</summary>
     public void Sync(IReadOnlyDictionary<string, NodeState> nodes)
@@ -52,8 +55,7 @@ public sealed class NodeRoutes(string nodeName, Func<RouteNetlinkClient> open, A
             }
         }
         using var client = open();
-        var ours = new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }
-            .SelectMany(f => client.ListRoutes(f)).Where(r => r.Protocol == Protocol).ToList();
+        var ours = Ours(client);
         foreach (var route in ours)
         {
             if (wanted.TryGetValue(route.Destination, out var want) && Equals(want.Gateway, route.Gateway)) continue;

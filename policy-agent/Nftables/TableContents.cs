@@ -52,9 +52,10 @@ public sealed class TableContents
 
     /// <summary>What one set of a class is built from: equal sources give equal elements, so a diff
     /// passes over a set whose source did not change without building it (a pod joining one port
-    /// group of a class of thousands of ranges builds that group's sets only). Range sets are
-    /// compared as sorted lists (<see cref="CompareRanges"/>); only the port map is built.</summary>
-    private sealed record SetSource(IReadOnlyList<AddressRange>? Ranges, bool IPv6, ClassPlacement? PortsOf, Func<Dictionary<EntryKey, Func<NftElement[]>>>? Build)
+    /// group of a class of thousands of ranges builds that group's sets only). A set is either a
+    /// range set (<see cref="Ranges"/>, compared as sorted lists) or the port map of
+    /// <see cref="PortsOf"/>; a set name is the same kind in every placement.</summary>
+    private sealed record SetSource(IReadOnlyList<AddressRange>? Ranges, bool IPv6, ClassPlacement? PortsOf)
     {
         public bool SameAs(SetSource other) => Ranges != null
             ? other.Ranges != null && IPv6 == other.IPv6 && Ranges.SequenceEqual(other.Ranges)
@@ -67,23 +68,24 @@ public sealed class TableContents
     private static Dictionary<string, SetSource> SetsOf(ClassPlacement placement)
     {
         string chain = placement.Chain;
-        SetSource RangeSet(IReadOnlyList<AddressRange> ranges, bool ipv6) => new(ranges, ipv6, null, null);
         var sets = new Dictionary<string, SetSource>(StringComparer.Ordinal)
         {
-            [chain + "-any-v4"] = RangeSet(placement.Class.AnyTraffic, ipv6: false),
-            [chain + "-any-v6"] = RangeSet(placement.Class.AnyTraffic, ipv6: true),
-            [chain + "-ports"] = new(null, false, placement, () => placement.Ports.Entries.ToDictionary(
-                e => new EntryKey(((UInt128)e.Protocol << 32) | ((uint)e.FirstPort << 16) | e.LastPort, (UInt128)placement.GroupSlots[e.Group]),
-                e => (Func<NftElement[]>)(() => [PortEntry(e, placement.GroupChain(e.Group))]))),
+            [chain + "-any-v4"] = new(placement.Class.AnyTraffic, IPv6: false, null),
+            [chain + "-any-v6"] = new(placement.Class.AnyTraffic, IPv6: true, null),
+            [chain + "-ports"] = new(null, false, placement),
         };
         for (int g = 0; g < placement.GroupSlots.Count; g++)
         {
             string group = placement.GroupChain(g);
-            sets[group + "-v4"] = RangeSet(placement.Ports.Groups[g], ipv6: false);
-            sets[group + "-v6"] = RangeSet(placement.Ports.Groups[g], ipv6: true);
+            sets[group + "-v4"] = new(placement.Ports.Groups[g], IPv6: false, null);
+            sets[group + "-v6"] = new(placement.Ports.Groups[g], IPv6: true, null);
         }
         return sets;
     }
+
+    private static Dictionary<EntryKey, Func<NftElement[]>> PortMap(ClassPlacement placement) => placement.Ports.Entries.ToDictionary(
+        e => new EntryKey(((UInt128)e.Protocol << 32) | ((uint)e.FirstPort << 16) | e.LastPort, (UInt128)placement.GroupSlots[e.Group]),
+        e => (Func<NftElement[]>)(() => [PortEntry(e, placement.GroupChain(e.Group))]));
 
     /// <summary>One slot's sets from what <paramref name="before"/> held to what <paramref name="after"/> holds.</summary>
     private static void CompareClasses(ClassPlacement? before, ClassPlacement? after, List<NftElementChange> deletions, List<NftElementChange> additions)
@@ -95,10 +97,11 @@ public sealed class TableContents
             var old = had.GetValueOrDefault(set);
             var now = wanted.GetValueOrDefault(set);
             if (old != null && now != null && old.SameAs(now)) continue;
-            if ((old ?? now)!.Ranges != null && (now ?? old)!.Ranges != null)
-                CompareRanges(set, old?.Ranges ?? [], now?.Ranges ?? [], (old ?? now)!.IPv6, deletions, additions);
+            var kind = (old ?? now)!;
+            if (kind.Ranges != null)
+                CompareRanges(set, old?.Ranges ?? [], now?.Ranges ?? [], kind.IPv6, deletions, additions);
             else
-                Compare(new() { [set] = old?.Build?.Invoke() ?? [] }, new() { [set] = now?.Build?.Invoke() ?? [] }, deletions, additions);
+                Compare(new() { [set] = old?.PortsOf is { } was ? PortMap(was) : [] }, new() { [set] = now?.PortsOf is { } next ? PortMap(next) : [] }, deletions, additions);
         }
     }
 

@@ -1,6 +1,6 @@
 namespace CniEgress.PolicyAgent.Policy;
 
-/// <summary>One reusable list per thread for the temporaries of a class rebuild. A rebuild of a
+/// <summary>Reusable lists per thread (two per type) for the temporaries of a class rebuild. A rebuild of a
 /// class of thousands of boxes otherwise allocates lists of hundreds of KB per change, and on a
 /// heap that holds the whole cluster every such change paid a collection. Lists above 256 KB are
 /// not kept (a full sync of 100,000-CIDR classes would otherwise pin their size per thread).</summary>

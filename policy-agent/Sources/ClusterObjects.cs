@@ -28,6 +28,11 @@ public sealed record NodeState(string Name, IReadOnlyList<IPAddress> InternalIPs
 {
     public bool SameAs(NodeState other) =>
         Name == other.Name && InternalIPs.SequenceEqual(other.InternalIPs) && PodCidrs.SequenceEqual(other.PodCidrs);
+
+    /// <summary>Whether two readings of the nodes hold the same routing facts (then the older
+    /// dictionary is kept, so the main loop can tell "no change" by reference).</summary>
+    public static bool Same(IReadOnlyDictionary<string, NodeState> a, IReadOnlyDictionary<string, NodeState> b) =>
+        a.Count == b.Count && a.All(n => b.TryGetValue(n.Key, out var other) && other.SameAs(n.Value));
 }
 
 /// <summary>Kubernetes objects reduced to the fields the compiler reads, so memory stays bounded.</summary>

@@ -110,7 +110,7 @@ public sealed class ManifestFolderReader(string folder)
         }
         current = new ClusterObjects(namespaces, pods, policies);
         Problems = problems;
-        if (nodes.Count != Nodes.Count || nodes.Any(n => !Nodes.TryGetValue(n.Key, out var before) || !before.SameAs(n.Value))) Nodes = nodes;
+        if (!NodeState.Same(nodes, Nodes)) Nodes = nodes;
     }
 
     private static void Touch((HashSet<string> Namespaces, HashSet<string> Pods, HashSet<string> Policies) touched, IEnumerable<ManifestFolder.FileContents> contents)

@@ -19,7 +19,7 @@ public sealed class NodeCache
     {
         var next = all.Select(ObjectConversion.Node).ToDictionary(n => n.Name, StringComparer.Ordinal);
         lock (gate)
-            if (next.Count != nodes.Count || next.Any(n => !nodes.TryGetValue(n.Key, out var before) || !before.SameAs(n.Value))) nodes = next;
+            if (!NodeState.Same(next, nodes)) nodes = next;
     }
 
     public void Apply(bool deleted, V1Node node)
