@@ -52,11 +52,18 @@ public static class ObjectConversion
     public static NamespaceState Namespace(V1Namespace ns) =>
         new(string.Intern(ns.Metadata?.Name ?? ""), Labels(ns.Metadata?.Labels, ns.Metadata?.Name));
 
-    /// <summary>A pod's addresses are status.podIPs (status.podIP for old servers); container ports with their names.</summary>
+    /// <summary>A pod's addresses are status.podIPs (status.podIP for old servers); container ports with their names.
+    /// A pod that does not hold its addresses as its own gets none, so no selector opens them:
+    /// a hostNetwork pod reports the node's addresses (upstream: a plugin that cannot tell its
+    /// traffic from the node's ignores such pods when matching selectors), and a finished pod's
+    /// addresses went back to IPAM and may already belong to another pod.</summary>
     public static PodState Pod(V1Pod pod)
     {
-        var addresses = (pod.Status?.PodIPs?.Select(p => p.Ip) ?? (pod.Status?.PodIP is { } single ? [single] : []))
-            .Select(ip => IPAddress.TryParse(ip, out var a) ? a : null).OfType<IPAddress>().ToArray();
+        bool ownsAddresses = pod.Spec?.HostNetwork != true && pod.Status?.Phase is not ("Succeeded" or "Failed");
+        var reported = pod.Status?.PodIPs?.Select(p => p.Ip) ?? (pod.Status?.PodIP is { } single ? [single] : []);
+        var addresses = ownsAddresses
+            ? reported.Select(ip => IPAddress.TryParse(ip, out var a) ? a : null).OfType<IPAddress>().ToArray()
+            : [];
         var ports = (pod.Spec?.Containers ?? []).SelectMany(c => c.Ports ?? [])
             .Select(p => new ContainerPortState(p.Name is { } name ? string.Intern(name) : null, p.ContainerPort, string.Intern(p.Protocol ?? "TCP"))).ToArray();
         // Namespace names, port names and label sets repeat across pods: one copy each. Namespace
