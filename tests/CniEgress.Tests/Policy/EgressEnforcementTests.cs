@@ -12,20 +12,6 @@ namespace CniEgress.Tests.Policy;
 /// lets through after the compiled policy is applied.</summary>
 public class EgressEnforcementTests
 {
-    private static V1NetworkPolicy Policy(string ns, string name, Dictionary<string, string>? podLabels, params V1NetworkPolicyEgressRule[] rules) => new()
-    {
-        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
-        Spec = new V1NetworkPolicySpec
-        {
-            PodSelector = new V1LabelSelector { MatchLabels = podLabels },
-            PolicyTypes = ["Egress"],
-            Egress = rules.ToList(),
-        },
-    };
-
-    private static V1NetworkPolicyEgressRule To(V1NetworkPolicyPeer[]? peers, params V1NetworkPolicyPort[] ports) =>
-        new() { To = peers?.ToList(), Ports = ports.Length == 0 ? null : ports.ToList() };
-
     [KernelFact]
     public void IpBlock_with_except_allows_the_block_but_not_the_excepted_host_and_replies_pass()
     {
@@ -34,7 +20,7 @@ public class EgressEnforcementTests
         node.Serve(node.External, 80, "external");
         Assert.Equal("external", Talk(client.Netns, ExternalV4, 80));
 
-        node.Enforce(Policy("team-a", "only-testnet", L("app", "client"),
+        node.Enforce(Egress("team-a", "only-testnet", L("app", "client"),
             To([Block("203.0.113.0/24", "203.0.113.10/32")])));
 
         Assert.Null(Talk(client.Netns, ExternalV4, 80));                // in cidr and in except: denied
@@ -51,7 +37,7 @@ public class EgressEnforcementTests
         node.Serve(node.External, 53, "udp53", udp: true);
         node.Serve(node.External, 53, "tcp53");
 
-        node.Enforce(Policy("team-a", "ports", L("app", "client"),
+        node.Enforce(Egress("team-a", "ports", L("app", "client"),
             To([Block("0.0.0.0/0")], Port(8000, endPort: 8010), Port(53, "UDP"))));
 
         Assert.Equal("tcp8000", Talk(client.Netns, ExternalV4, 8000));
@@ -73,7 +59,7 @@ public class EgressEnforcementTests
         foreach (var (pod, name) in new[] { (web, "web"), (db, "db") })
             foreach (int port in new[] { 8080, 9090 }) node.Serve(pod.Netns, port, $"{name}{port}");
 
-        node.Enforce(Policy("team-a", "named", L("app", "client"),
+        node.Enforce(Egress("team-a", "named", L("app", "client"),
             To([new V1NetworkPolicyPeer { NamespaceSelector = new V1LabelSelector() }], new V1NetworkPolicyPort { Port = "http", Protocol = "TCP" })));
 
         Assert.Equal("web8080", Talk(client.Netns, web.V4, 8080)); // web's "http" is 8080
@@ -92,8 +78,8 @@ public class EgressEnforcementTests
         var client = node.AddPod("team-a", "client", L("app", "client"));
         node.Serve(node.External, 80, "ten");
         node.Serve(node.External, 81, "eleven");
-        var toTen = Policy("team-a", "to-ten", L("app", "client"), To([Block(ExternalV4 + "/32")], Port(80)));
-        var toEleven = Policy("team-a", "to-eleven", L("app", "client"), To([Block(OtherExternalV4 + "/32")], Port(81)));
+        var toTen = Egress("team-a", "to-ten", L("app", "client"), To([Block(ExternalV4 + "/32")], Port(80)));
+        var toEleven = Egress("team-a", "to-eleven", L("app", "client"), To([Block(OtherExternalV4 + "/32")], Port(81)));
 
         node.Enforce(toTen, toEleven);
         Assert.Equal("ten", Talk(client.Netns, ExternalV4, 80));
@@ -115,7 +101,7 @@ public class EgressEnforcementTests
         node.Serve(node.External, 80, "external");
         node.Serve(node.External, 53, "dns", udp: true);
         node.Enforce(new NftRuleset.Options(Reject: true),
-            Policy("team-a", "only-eleven", L("app", "client"), To([Block(OtherExternalV4 + "/32")], Port(80))));
+            Egress("team-a", "only-eleven", L("app", "client"), To([Block(OtherExternalV4 + "/32")], Port(80))));
         Assert.Equal("external", Talk(client.Netns, OtherExternalV4, 80));
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -142,10 +128,10 @@ public class EgressEnforcementTests
         using var node = new PolicyNode();
         var client = node.AddPod("team-a", "client", L("app", "client"));
         node.Serve(node.External, 80, "external");
-        node.Enforce(Policy("team-a", "v6", L("app", "client"), To([Block("2001:db8:e::/64")], Port(80))));
+        node.Enforce(Egress("team-a", "v6", L("app", "client"), To([Block("2001:db8:e::/64")], Port(80))));
         Assert.Equal("external", Talk(client.Netns, ExternalV6, 80));
         Assert.Null(Talk(client.Netns, ExternalV4, 80));
-        node.Enforce(Policy("team-a", "v4", L("app", "client"), To([Block("0.0.0.0/0")], Port(80))));
+        node.Enforce(Egress("team-a", "v4", L("app", "client"), To([Block("0.0.0.0/0")], Port(80))));
         Assert.Null(Talk(client.Netns, ExternalV6, 80));
         Assert.Equal("external", Talk(client.Netns, ExternalV4, 80));
     }
@@ -169,7 +155,7 @@ public class EgressEnforcementTests
         var known = node.AddPod("team-a", "known", L("app", "x"));
         var unknownLabels = node.AddPod("team-a", "labels-unknown", known: false);
         node.Serve(node.External, 80, "external");
-        node.Enforce(Policy("team-a", "isolate-x", L("app", "nothing-matches"), To([Block("0.0.0.0/0")])));
+        node.Enforce(Egress("team-a", "isolate-x", L("app", "nothing-matches"), To([Block("0.0.0.0/0")])));
         Assert.Equal("external", Talk(known.Netns, ExternalV4, 80));
         Assert.Null(Talk(unknownLabels.Netns, ExternalV4, 80));
         // A veth the agent has never heard of at all (wired after the last sync) is dropped too.

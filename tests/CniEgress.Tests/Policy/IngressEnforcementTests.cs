@@ -14,20 +14,6 @@ namespace CniEgress.Tests.Policy;
 /// a local pod from another pod of the node, from external hosts and from the node itself.</summary>
 public class IngressEnforcementTests
 {
-    private static V1NetworkPolicy Ingress(string ns, string name, Dictionary<string, string>? podLabels, params V1NetworkPolicyIngressRule[] rules) => new()
-    {
-        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
-        Spec = new V1NetworkPolicySpec
-        {
-            PodSelector = new V1LabelSelector { MatchLabels = podLabels },
-            PolicyTypes = ["Ingress"],
-            Ingress = rules.ToList(),
-        },
-    };
-
-    private static V1NetworkPolicyIngressRule From(V1NetworkPolicyPeer[]? peers, params V1NetworkPolicyPort[] ports) =>
-        new() { FromProperty = peers?.ToList(), Ports = ports.Length == 0 ? null : ports.ToList() };
-
     [KernelFact]
     public void Pod_to_pod_on_the_node_needs_the_destinations_ingress_and_replies_pass()
     {
