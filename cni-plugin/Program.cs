@@ -1,8 +1,8 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Config;
 using CniEgress.CniPlugin.Verbs;
+using CniEgress.Interop;
 
 namespace CniEgress.CniPlugin;
 
@@ -12,11 +12,12 @@ public static class Program
 {
     public static int Main()
     {
-        byte[] stdin = ReadStdin();
+        byte[] stdin = [];
         CniVersion version = CniVersion.Latest;
         PluginLog? log = null;
         try
         {
+            stdin = ReadStdin();
             var env = CniEnvironment.FromProcess();
             if (env.Command == CniCommand.Version)
             {
@@ -43,7 +44,7 @@ public static class Program
         }
     }
 
-    private static JsonObject? Dispatch(CniContext context)
+    private static Action<Utf8JsonWriter>? Dispatch(CniContext context)
     {
         switch (context.Env.Command)
         {
@@ -64,40 +65,16 @@ public static class Program
             try { version = NetworkConfigParser.ParseVersionOnly(stdin); } catch (CniException) { }
         }
         log?.Write($"error {error.Code}: {error.Message}");
-        try { Write(error.ToJson(version)); }
+        try { Write(json => error.WriteJson(json, version)); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // no stdout to answer on: the exit code says it
         return 1;
     }
 
     private static byte[] ReadStdin()
     {
-        using var stdin = Console.OpenStandardInput();
-        using var buffer = new MemoryStream();
-        stdin.CopyTo(buffer);
-        return buffer.ToArray();
+        try { return StandardStreams.ReadAllInput(); }
+        catch (IOException e) { throw new CniException(CniErrorCode.IoFailure, $"network config could not be read: {e.Message}"); }
     }
 
-    private static void Write(JsonObject json)
-    {
-        using var stdout = OpenStdout();
-        // The writer's built-in escaping (\u-escapes non-ASCII and HTML characters, still plain JSON):
-        // building a JavaScriptEncoder's tables cost every call ~0.3 ms.
-        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
-            json.WriteTo(writer);
-        stdout.WriteByte((byte)'\n');
-    }
-
-    /// <summary>fd 1 as a plain stream. Console's stream would set up terminal and signal handling
-    /// (a thread and a pipe) before its first write: 0.4 ms of every call, for a pipe.</summary>
-    private static Stream OpenStdout()
-    {
-        try
-        {
-            return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
-        }
-        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
-        {
-            return Console.OpenStandardOutput();
-        }
-    }
+    private static void Write(Action<Utf8JsonWriter> document) => StandardStreams.WriteOutput(CniJson.ToUtf8(document));
 }

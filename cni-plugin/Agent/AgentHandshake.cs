@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CniEgress.Interop;
+using CniEgress.Json;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Config;
 
@@ -88,7 +89,7 @@ public sealed class AgentHandshake : IDisposable
     private static byte[] Request(string containerId, string ifName)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = AsciiJsonEncoder.Instance }))
         {
             writer.WriteStartObject();
             writer.WriteString("containerId", containerId);

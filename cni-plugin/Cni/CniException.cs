@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace CniEgress.CniPlugin.Cni;
 
@@ -16,15 +16,14 @@ public sealed class CniException : Exception
 
     public string? Details { get; }
 
-    public JsonObject ToJson(CniVersion version)
+    /// <summary>SPEC.md "Error": cniVersion, code, msg and, when there is more to say, details.</summary>
+    public void WriteJson(Utf8JsonWriter json, CniVersion version)
     {
-        var json = new JsonObject
-        {
-            ["cniVersion"] = version.ToString(),
-            ["code"] = Code,
-            ["msg"] = Message,
-        };
-        if (!string.IsNullOrEmpty(Details)) json["details"] = Details;
-        return json;
+        json.WriteStartObject();
+        json.WriteString("cniVersion", version.ToString());
+        json.WriteNumber("code", Code);
+        json.WriteString("msg", Message);
+        if (!string.IsNullOrEmpty(Details)) json.WriteString("details", Details);
+        json.WriteEndObject();
     }
 }

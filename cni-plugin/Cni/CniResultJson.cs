@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using CniEgress.Net;
 
@@ -9,43 +10,64 @@ namespace CniEgress.CniPlugin.Cni;
 /// "version"; 1.1.0 interfaces may carry "mtu".</summary>
 public static class CniResultJson
 {
-    public static JsonObject Render(CniResult result, CniVersion version)
+    public static void Write(Utf8JsonWriter json, CniResult result, CniVersion version)
     {
-        var json = new JsonObject { ["cniVersion"] = version.ToString() };
+        json.WriteStartObject();
+        json.WriteString("cniVersion", version.ToString());
         if (result.Interfaces.Count > 0)
-            json["interfaces"] = new JsonArray(result.Interfaces.Select(i => (JsonNode)RenderInterface(i, version)).ToArray());
+        {
+            json.WriteStartArray("interfaces");
+            foreach (var i in result.Interfaces) WriteInterface(json, i, version);
+            json.WriteEndArray();
+        }
         if (result.Ips.Count > 0)
-            json["ips"] = new JsonArray(result.Ips.Select(ip => (JsonNode)RenderIp(ip, version)).ToArray());
+        {
+            json.WriteStartArray("ips");
+            foreach (var ip in result.Ips) WriteIp(json, ip, version);
+            json.WriteEndArray();
+        }
         if (result.Routes.Count > 0)
-            json["routes"] = new JsonArray(result.Routes.Select(r => (JsonNode)RenderRoute(r)).ToArray());
-        json["dns"] = result.Dns?.DeepClone() ?? new JsonObject();
-        return json;
+        {
+            json.WriteStartArray("routes");
+            foreach (var route in result.Routes) WriteRoute(json, route);
+            json.WriteEndArray();
+        }
+        json.WritePropertyName("dns");
+        if (result.Dns is { } dns) dns.WriteTo(json);
+        else
+        {
+            json.WriteStartObject();
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
     }
 
-    private static JsonObject RenderInterface(CniInterface i, CniVersion version)
+    private static void WriteInterface(Utf8JsonWriter json, CniInterface i, CniVersion version)
     {
-        var json = new JsonObject { ["name"] = i.Name };
-        if (i.Mac != null) json["mac"] = i.Mac;
-        if (i.Mtu is int mtu && version >= CniVersion.V1_1_0) json["mtu"] = mtu;
-        if (i.Sandbox != null) json["sandbox"] = i.Sandbox;
-        return json;
+        json.WriteStartObject();
+        json.WriteString("name", i.Name);
+        if (i.Mac != null) json.WriteString("mac", i.Mac);
+        if (i.Mtu is int mtu && version >= CniVersion.V1_1_0) json.WriteNumber("mtu", mtu);
+        if (i.Sandbox != null) json.WriteString("sandbox", i.Sandbox);
+        json.WriteEndObject();
     }
 
-    private static JsonObject RenderIp(CniIpConfig ip, CniVersion version)
+    private static void WriteIp(Utf8JsonWriter json, CniIpConfig ip, CniVersion version)
     {
-        var json = new JsonObject();
-        if (version.IpsCarryVersion) json["version"] = ip.Address.IsIPv6 ? "6" : "4";
-        json["address"] = ip.Address.ToString();
-        if (ip.Gateway != null) json["gateway"] = ip.Gateway.ToString();
-        if (ip.InterfaceIndex is int index) json["interface"] = index;
-        return json;
+        json.WriteStartObject();
+        if (version.IpsCarryVersion) json.WriteString("version", ip.Address.IsIPv6 ? "6" : "4");
+        json.WriteString("address", ip.Address.ToString());
+        if (ip.Gateway != null) json.WriteString("gateway", ip.Gateway.ToString());
+        if (ip.InterfaceIndex is int index) json.WriteNumber("interface", index);
+        json.WriteEndObject();
     }
 
-    private static JsonObject RenderRoute(CniRoute route)
+    private static void WriteRoute(Utf8JsonWriter json, CniRoute route)
     {
-        var json = new JsonObject { ["dst"] = route.Destination.ToString() };
-        if (route.Gateway != null) json["gw"] = route.Gateway.ToString();
-        return json;
+        json.WriteStartObject();
+        json.WriteString("dst", route.Destination.ToString());
+        if (route.Gateway != null) json.WriteString("gw", route.Gateway.ToString());
+        json.WriteEndObject();
     }
 
     /// <summary>Parses a prevResult or an IPAM plugin's result of any version we speak.</summary>

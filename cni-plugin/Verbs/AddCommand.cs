@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using CniEgress.CniPlugin.Agent;
 using CniEgress.CniPlugin.Cni;
@@ -13,7 +14,7 @@ namespace CniEgress.CniPlugin.Verbs;
 /// state record for the policy agent, then the result in the caller's version.</summary>
 public static class AddCommand
 {
-    public static JsonObject Execute(CniContext context)
+    public static Action<Utf8JsonWriter> Execute(CniContext context)
     {
         var (env, config) = (context.Env, context.Config);
         using var podNamespace = NamespaceOpener.Open(env.NetnsPath);
@@ -55,7 +56,8 @@ public static class AddCommand
         handshake.Complete();
 
         undo.Commit();
-        return CniResultJson.Render(BuildResult(context, attachment, ipamResult), config.Version);
+        var result = BuildResult(context, attachment, ipamResult);
+        return json => CniResultJson.Write(json, result, config.Version);
     }
 
     private static AttachmentRecord NewRecord(CniContext context, string hostName) => new()

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Config;
 
@@ -7,7 +7,7 @@ namespace CniEgress.CniPlugin.Verbs;
 public static class VersionCommand
 {
     /// <summary>VERSION answers in the caller's version when we speak it, else in our newest.</summary>
-    public static JsonObject Execute(ReadOnlySpan<byte> stdin)
+    public static Action<Utf8JsonWriter> Execute(ReadOnlySpan<byte> stdin)
     {
         CniVersion version;
         try
@@ -18,10 +18,14 @@ public static class VersionCommand
         {
             version = CniVersion.Latest;
         }
-        return new JsonObject
+        return json =>
         {
-            ["cniVersion"] = version.ToString(),
-            ["supportedVersions"] = new JsonArray(CniVersion.Supported.Select(v => (JsonNode)v.ToString()).ToArray()),
+            json.WriteStartObject();
+            json.WriteString("cniVersion", version.ToString());
+            json.WriteStartArray("supportedVersions");
+            foreach (var supported in CniVersion.Supported) json.WriteStringValue(supported.ToString());
+            json.WriteEndArray();
+            json.WriteEndObject();
         };
     }
 }

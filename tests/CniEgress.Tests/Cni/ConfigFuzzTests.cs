@@ -66,7 +66,7 @@ public class ConfigFuzzTests
             Assert.Contains(e.Code, new[] { 1, 6, 7 });
             Assert.False(string.IsNullOrWhiteSpace(e.Message));
             Assert.True(CniVersion.Latest.IsSupported); // the error renders in a version we speak
-            Assert.NotNull(e.ToJson(CniVersion.Latest)["msg"]);
+            Assert.NotNull(JsonNode.Parse(CniJson.ToUtf8(json => e.WriteJson(json, CniVersion.Latest)))!["msg"]);
             return false;
         }
     }

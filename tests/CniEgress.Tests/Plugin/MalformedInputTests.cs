@@ -75,6 +75,27 @@ public class MalformedInputTests
         Assert.Equal("", outcome.Stderr);
     }
 
+    [Fact]
+    public void Output_to_a_file_shared_with_the_caller_leaves_the_file_offset_after_it()
+    {
+        // A caller that redirects several commands into one file expects each to continue where
+        // the last stopped: our JSON, then the caller's own line, neither over the other.
+        string file = Path.GetTempFileName();
+        try
+        {
+            var outcome = Shell.Run("sh", "-c", $"{{ echo before; CNI_COMMAND=VERSION '{CniPluginProcess.Binary}' </dev/null; echo after; }} > '{file}'");
+            Assert.Equal(0, outcome.ExitCode);
+            string[] parts = File.ReadAllText(file).Split('\n', 2);
+            Assert.Equal("before", parts[0]);
+            Assert.EndsWith("}\nafter\n", parts[1], StringComparison.Ordinal);
+            Assert.Equal("1.1.0", (string?)System.Text.Json.Nodes.JsonNode.Parse(parts[1][..^"after\n".Length])!["cniVersion"]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [KernelFact]
     public void Interface_already_present_in_the_pod_is_refused_and_releases_the_address()
     {
