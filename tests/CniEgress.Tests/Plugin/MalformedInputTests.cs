@@ -76,6 +76,17 @@ public class MalformedInputTests
     }
 
     [Fact]
+    public void A_closed_stdin_is_an_io_error_in_the_spec_shape()
+    {
+        var outcome = Shell.Run("sh", "-c", $"CNI_COMMAND=VERSION exec '{CniPluginProcess.Binary}' <&-");
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Equal("", outcome.Stderr);
+        var error = System.Text.Json.Nodes.JsonNode.Parse(outcome.Stdout)!;
+        Assert.Equal(5, (int)error["code"]!);
+        Assert.Contains("network config could not be read", (string)error["msg"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Output_to_a_file_shared_with_the_caller_leaves_the_file_offset_after_it()
     {
         // A caller that redirects several commands into one file expects each to continue where
