@@ -78,7 +78,7 @@ public static class NetworkConfigParser
 
     private static CniVersion ReadVersion(JsonObject raw)
     {
-        string supported = string.Join(", ", CniVersion.Supported);
+        static string Supported() => string.Join(", ", CniVersion.Supported); // only for an error: every ADD reads the version
         string? text = OptionalString(raw, "cniVersion");
         if (text == null)
         {
@@ -88,12 +88,12 @@ public static class NetworkConfigParser
                 var shared = versions.Select(v => v is JsonValue jv && jv.TryGetValue(out string? s) && CniVersion.TryParse(s, out var cv) ? cv : default)
                     .Where(v => v.IsSupported).ToList();
                 if (shared.Count > 0) return shared.Max();
-                throw new CniException(CniErrorCode.IncompatibleVersion, $"none of cniVersions is supported (supported: {supported})");
+                throw new CniException(CniErrorCode.IncompatibleVersion, $"none of cniVersions is supported (supported: {Supported()})");
             }
             throw Invalid("cniVersion is required");
         }
         if (!CniVersion.TryParse(text, out var version) || !version.IsSupported)
-            throw new CniException(CniErrorCode.IncompatibleVersion, $"cniVersion '{text}' is not supported", $"supported versions: {supported}");
+            throw new CniException(CniErrorCode.IncompatibleVersion, $"cniVersion '{text}' is not supported", $"supported versions: {Supported()}");
         return version;
     }
 
