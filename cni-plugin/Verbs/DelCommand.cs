@@ -16,12 +16,12 @@ public static class DelCommand
     public static void Execute(CniContext context)
     {
         var (env, config) = (context.Env, context.Config);
-        var record = context.Store.Read(env.ContainerId, env.IfName);
         using var unwiring = BackgroundWork.Start(() =>
         {
             using var host = RouteNetlinkClient.Open();
             PodWiring.Disconnect(host, HostInterfaceName.For(env.ContainerId, env.IfName));
         });
+        var record = context.Store.Read(env.ContainerId, env.IfName);
 
         if (config.IpMasq)
         {

@@ -1,7 +1,6 @@
 using System.Net;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.Net;
-using CniEgress.Netlink;
 using CniEgress.Netlink.Route;
 using CniEgress.Netns;
 
@@ -55,19 +54,7 @@ public sealed class PodWiring(RouteNetlinkClient host, RouteNetlinkClient pod, N
 
     /// <summary>Deleting the host end removes the pair, the host routes and neighbours with it.
     /// Returns false when there was nothing to delete.</summary>
-    public static bool Disconnect(RouteNetlinkClient host, string hostName)
-    {
-        if (host.FindLink(hostName) is not { } link) return false;
-        try
-        {
-            host.DeleteLink(link.Index);
-        }
-        catch (NetlinkNotFoundException)
-        {
-            return false; // a concurrent DEL won the race; the outcome is the same
-        }
-        return true;
-    }
+    public static bool Disconnect(RouteNetlinkClient host, string hostName) => host.DeleteLink(hostName);
 
     public static IEnumerable<IPAddress> Gateways(IEnumerable<InterfaceAddress> addresses) =>
         addresses.Select(a => LinkAddresses.GatewayFor(a.Address)).Distinct();

@@ -67,6 +67,15 @@ internal static class LinkMessages
         writer.EndMessage();
     }
 
+    /// <summary>RTM_DELLINK by name (index 0, IFLA_IFNAME): one request, no lookup first.</summary>
+    public static void DeleteLink(NetlinkMessageWriter writer, uint sequence, string name)
+    {
+        writer.BeginMessage(RTM_DELLINK, RequestAck, sequence);
+        writer.WriteHeader(new IfInfoMessage());
+        writer.WriteAttribute(IFLA_IFNAME, name);
+        writer.EndMessage();
+    }
+
     public static bool TryParseLink(in NetlinkMessage message, out LinkInfo link)
     {
         link = null!;

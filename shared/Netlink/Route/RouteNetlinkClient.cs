@@ -72,6 +72,21 @@ public sealed partial class RouteNetlinkClient : IDisposable
     public void DeleteLink(int index) =>
         Execute($"delete link #{index}", (writer, sequence) => LinkMessages.DeleteLink(writer, sequence, index));
 
+    /// <summary>Deletes a link by name; false when there is none of that name.</summary>
+    public bool DeleteLink(string name)
+    {
+        LinkMessages.ValidateName(name, nameof(name));
+        try
+        {
+            Execute($"delete link {name}", (writer, sequence) => LinkMessages.DeleteLink(writer, sequence, name));
+            return true;
+        }
+        catch (NetlinkNotFoundException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => _socket.Dispose();
 
     private LinkInfo? GetLink(string operation, int index, string? name)

@@ -160,6 +160,18 @@ public class RouteMessagesTests
     }
 
     [Fact]
+    public void DeleteLink_by_name_sends_the_name_and_no_index()
+    {
+        LinkMessages.DeleteLink(_writer, 7, "veth1");
+
+        AssertBytes("""
+            2c 00 00 00  11 00  05 00  07 00 00 00  00 00 00 00
+            00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00
+            0a 00 03 00  76 65 74 68  31 00 00 00
+            """);
+    }
+
+    [Fact]
     public void PermanentNeighbour_replaces_with_NUD_PERMANENT()
     {
         AddressMessages.NewPermanentNeighbour(_writer, 8, 4, IPAddress.Parse("169.254.1.1"), PhysicalAddress.Parse("EE-EE-EE-EE-EE-EE").GetAddressBytes());

@@ -107,6 +107,23 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void DeleteLink_by_name_removes_the_pair_and_says_false_when_it_is_gone()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("rt");
+        using var host = RouteNetlinkClient.Open();
+        using var inPod = pod.Namespace.OpenRouteClient();
+        string name = TestNamespace.UniqueLinkName("veth");
+        host.CreateVeth(name, "eth0", pod.Namespace, 1500);
+
+        Assert.True(host.DeleteLink(name));
+
+        Assert.Null(host.FindLink(name));
+        Assert.Null(inPod.FindLink("eth0"));
+        Assert.False(host.DeleteLink(name));
+    }
+
+    [KernelFact]
     public void Duplicates_are_AlreadyExists_and_missing_objects_are_NotFound()
     {
         Sandbox.RequirePrivateNetworkNamespace();
