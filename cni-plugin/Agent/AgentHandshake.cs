@@ -89,7 +89,7 @@ public sealed class AgentHandshake : IDisposable
     private static byte[] Request(string containerId, string ifName)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = AsciiJsonEncoder.Instance }))
+        using (var writer = new Utf8JsonWriter(buffer, AsciiJsonEncoder.WriterOptions(indented: false)))
         {
             writer.WriteStartObject();
             writer.WriteString("containerId", containerId);

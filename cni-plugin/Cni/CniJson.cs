@@ -14,7 +14,7 @@ public static class CniJson
     public static byte[] ToUtf8(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(2048);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = AsciiJsonEncoder.Instance }))
+        using (var writer = new Utf8JsonWriter(buffer, AsciiJsonEncoder.WriterOptions(indented: true)))
             write(writer);
         buffer.Write("\n"u8);
         return buffer.WrittenSpan.ToArray();

@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using System.Text.Json;
 
 namespace CniEgress.Json;
 
@@ -8,7 +9,11 @@ namespace CniEgress.Json;
 /// allow-lists over all of Unicode: ~0.3 ms of every plugin call, which is mostly start-up.</summary>
 public sealed class AsciiJsonEncoder : JavaScriptEncoder
 {
-    public static readonly AsciiJsonEncoder Instance = new();
+    private static readonly AsciiJsonEncoder Instance = new();
+
+    /// <summary>What every Utf8JsonWriter of ours is made with: one left without an encoder
+    /// falls back to JavaScriptEncoder.Default.</summary>
+    public static JsonWriterOptions WriterOptions(bool indented) => new() { Indented = indented, Encoder = Instance };
 
     private AsciiJsonEncoder() { }
 

@@ -11,7 +11,7 @@ public static class AttachmentRecordJson
     public static byte[] Serialize(AttachmentRecord record)
     {
         using var buffer = new MemoryStream(512);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = Json.AsciiJsonEncoder.Instance }))
+        using (var json = new Utf8JsonWriter(buffer, Json.AsciiJsonEncoder.WriterOptions(indented: true)))
         {
             json.WriteStartObject();
             json.WriteString("containerId", record.ContainerId);

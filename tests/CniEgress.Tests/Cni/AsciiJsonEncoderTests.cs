@@ -31,7 +31,7 @@ public class AsciiJsonEncoderTests
     public void Escapes_are_the_short_unicode_form()
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = AsciiJsonEncoder.Instance }))
+        using (var json = new Utf8JsonWriter(buffer, AsciiJsonEncoder.WriterOptions(indented: false)))
             json.WriteStringValue("a\"é😀");
         Assert.Equal("\"a\\u0022\\u00e9\\ud83d\\ude00\"", System.Text.Encoding.ASCII.GetString(buffer.WrittenSpan));
     }
