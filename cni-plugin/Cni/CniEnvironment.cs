@@ -1,5 +1,3 @@
-using System.Collections;
-
 namespace CniEgress.CniPlugin.Cni;
 
 /// <summary>The CNI_* variables, validated per verb as SPEC.md "Parameters" requires.</summary>
@@ -11,11 +9,12 @@ public sealed record CniEnvironment(
     CniArgs Args,
     IReadOnlyList<string> PluginPaths)
 {
-    public static CniEnvironment FromProcess() => From(Environment.GetEnvironmentVariables());
+    /// <summary>One getenv per variable: copying the whole environment into a table costs ~0.1 ms of every call.</summary>
+    public static CniEnvironment FromProcess() => From(Environment.GetEnvironmentVariable);
 
-    public static CniEnvironment From(IDictionary variables)
+    public static CniEnvironment From(Func<string, string?> variable)
     {
-        string Get(string name) => variables[name] as string ?? "";
+        string Get(string name) => variable(name) ?? "";
 
         var command = ParseCommand(Get("CNI_COMMAND"));
         bool needsAttachment = command is CniCommand.Add or CniCommand.Del or CniCommand.Check;

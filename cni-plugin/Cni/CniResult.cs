@@ -8,7 +8,7 @@ public sealed record CniResult(
     IReadOnlyList<CniInterface> Interfaces,
     IReadOnlyList<CniIpConfig> Ips,
     IReadOnlyList<CniRoute> Routes,
-    System.Text.Json.Nodes.JsonObject? Dns)
+    System.Text.Json.JsonElement? Dns)
 {
     public static CniResult Empty { get; } = new([], [], [], null);
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CniEgress.Net;
 
 namespace CniEgress.CniPlugin.Cni;
@@ -71,7 +70,7 @@ public static class CniResultJson
     }
 
     /// <summary>Parses a prevResult or an IPAM plugin's result of any version we speak.</summary>
-    public static CniResult Parse(JsonObject json, string where)
+    public static CniResult Parse(JsonElement json, string where)
     {
         var interfaces = new List<CniInterface>();
         foreach (var (node, i) in Items(json, "interfaces", where))
@@ -81,7 +80,7 @@ public static class CniResultJson
                 RequiredString(node, "name", path),
                 OptionalString(node, "mac", path),
                 OptionalString(node, "sandbox", path),
-                node["mtu"] is JsonValue mtu && mtu.TryGetValue(out int m) ? m : null));
+                JsonMembers.WholeNumber(node, "mtu")));
         }
         var ips = new List<CniIpConfig>();
         foreach (var (node, i) in Items(json, "ips", where))
@@ -91,7 +90,7 @@ public static class CniResultJson
             if (!InterfaceAddress.TryParse(address, out var parsed))
                 throw Decode($"{path}.address '{address}' is not an address with prefix length");
             IPAddress? gateway = ParseAddress(OptionalString(node, "gateway", path), $"{path}.gateway");
-            int? index = node["interface"] is JsonValue v && v.TryGetValue(out int idx) ? idx : null;
+            int? index = JsonMembers.WholeNumber(node, "interface");
             ips.Add(new CniIpConfig(parsed, gateway, index));
         }
         var routes = new List<CniRoute>();
@@ -103,7 +102,7 @@ public static class CniResultJson
                 throw Decode($"{path}.dst '{dst}' is not a CIDR");
             routes.Add(new CniRoute(network, ParseAddress(OptionalString(node, "gw", path), $"{path}.gw")));
         }
-        return new CniResult(interfaces, ips, routes, json["dns"] as JsonObject);
+        return new CniResult(interfaces, ips, routes, JsonMembers.Get(json, "dns") is { ValueKind: JsonValueKind.Object } dns ? dns : null);
     }
 
     /// <summary>Routes like "10.1.0.5/24" (host bits set) appear in the wild; mask them.</summary>
@@ -115,23 +114,23 @@ public static class CniResultJson
         return true;
     }
 
-    private static IEnumerable<(JsonObject Node, int Index)> Items(JsonObject json, string key, string where)
+    private static IEnumerable<(JsonElement Node, int Index)> Items(JsonElement json, string key, string where)
     {
-        if (json[key] is null) yield break;
-        if (json[key] is not JsonArray array) throw Decode($"{where}.{key} must be an array");
-        for (int i = 0; i < array.Count; i++)
-            yield return (array[i] as JsonObject ?? throw Decode($"{where}.{key}[{i}] must be an object"), i);
+        if (JsonMembers.Get(json, key) is not { } array) yield break;
+        if (array.ValueKind != JsonValueKind.Array) throw Decode($"{where}.{key} must be an array");
+        int i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object) throw Decode($"{where}.{key}[{i}] must be an object");
+            yield return (item, i++);
+        }
     }
 
-    private static string RequiredString(JsonObject node, string key, string path) =>
+    private static string RequiredString(JsonElement node, string key, string path) =>
         OptionalString(node, key, path) ?? throw Decode($"{path}.{key} is required");
 
-    private static string? OptionalString(JsonObject node, string key, string path) => node[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out string? s) => s,
-        _ => throw Decode($"{path}.{key} must be a string"),
-    };
+    private static string? OptionalString(JsonElement node, string key, string path) =>
+        JsonMembers.Text(node, key, () => Decode($"{path}.{key} must be a string"));
 
     private static IPAddress? ParseAddress(string? text, string path)
     {

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using CniEgress.CniPlugin.Cni;
 
 namespace CniEgress.CniPlugin.Config;
@@ -8,7 +8,7 @@ namespace CniEgress.CniPlugin.Config;
 /// hands it over on stdin). <see cref="Raw"/> keeps every key, known or not, so delegation to an
 /// IPAM plugin passes the config through unchanged, as SPEC.md requires.</summary>
 public sealed record NetworkConfig(
-    JsonObject Raw,
+    JsonElement Raw,
     CniVersion Version,
     string Name,
     string Type,
@@ -18,7 +18,7 @@ public sealed record NetworkConfig(
     string StateDir,
     string? LogFile,
     string IpamType,
-    JsonObject Ipam,
+    JsonElement Ipam,
     CniResult? PrevResult,
     IReadOnlyList<AttachmentKey>? ValidAttachments,
     PolicyAgentMode PolicyAgent = PolicyAgentMode.Required)

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.Net;
 
@@ -14,13 +13,18 @@ public static class NetworkConfigParser
 
     public static NetworkConfig Parse(ReadOnlySpan<byte> stdin)
     {
-        JsonObject raw = ParseObject(stdin);
+        JsonElement raw = ParseObject(stdin);
         CniVersion version = ReadVersion(raw);
         string name = RequiredString(raw, "name");
         if (!IsValidNetworkName(name))
             throw Invalid($"name '{name}' must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
         string type = RequiredString(raw, "type");
-        JsonObject ipam = raw["ipam"] as JsonObject ?? throw Invalid(raw["ipam"] is null ? "ipam is required (e.g. {\"type\": \"cni-egress\", \"ranges\": [[{\"subnet\": \"10.244.1.0/24\"}]]})" : "ipam must be an object");
+        JsonElement ipam = JsonMembers.Get(raw, "ipam") switch
+        {
+            null => throw Invalid("ipam is required (e.g. {\"type\": \"cni-egress\", \"ranges\": [[{\"subnet\": \"10.244.1.0/24\"}]]})"),
+            { ValueKind: JsonValueKind.Object } value => value,
+            _ => throw Invalid("ipam must be an object"),
+        };
         string ipamType = RequiredString(ipam, "type", "ipam.type");
         if (ipamType.Contains('/', StringComparison.Ordinal) || ipamType is "." or "..")
             throw Invalid($"ipam.type '{ipamType}' must be a plugin name, not a path");
@@ -33,17 +37,17 @@ public static class NetworkConfigParser
             OptionalString(raw, "stateDir") ?? NetworkConfig.DefaultStateDir,
             OptionalString(raw, "logFile"),
             ipamType, ipam,
-            raw["prevResult"] switch
+            JsonMembers.Get(raw, "prevResult") switch
             {
                 null => null,
-                JsonObject prev => CniResultJson.Parse(prev, "prevResult"),
+                { ValueKind: JsonValueKind.Object } prev => CniResultJson.Parse(prev, "prevResult"),
                 _ => throw Invalid("prevResult must be an object"),
             },
             ReadValidAttachments(raw),
             ReadPolicyAgent(raw));
     }
 
-    private static PolicyAgentMode ReadPolicyAgent(JsonObject raw) => OptionalString(raw, "policyAgent") switch
+    private static PolicyAgentMode ReadPolicyAgent(JsonElement raw) => OptionalString(raw, "policyAgent") switch
     {
         null or "required" => PolicyAgentMode.Required,
         "best-effort" => PolicyAgentMode.BestEffort,
@@ -55,15 +59,15 @@ public static class NetworkConfigParser
     public static CniVersion ParseVersionOnly(ReadOnlySpan<byte> stdin) =>
         stdin.Trim((byte)' ').Length == 0 ? CniVersion.Latest : ReadVersion(ParseObject(stdin));
 
-    private static JsonObject ParseObject(ReadOnlySpan<byte> stdin)
+    private static JsonElement ParseObject(ReadOnlySpan<byte> stdin)
     {
-        // JsonNode decodes strings lazily; invalid UTF-8 would surface later, far from here.
+        // JsonElement decodes strings lazily; invalid UTF-8 would surface later, far from here.
         if (!System.Text.Unicode.Utf8.IsValid(stdin))
             throw new CniException(CniErrorCode.DecodeFailure, "network config on stdin is not valid UTF-8");
-        JsonNode? node;
+        JsonElement root;
         try
         {
-            node = JsonNode.Parse(stdin, documentOptions: DocumentOptions);
+            root = JsonElement.Parse(stdin, DocumentOptions);
         }
         catch (JsonException e)
         {
@@ -73,19 +77,20 @@ public static class NetworkConfigParser
         {
             throw new CniException(CniErrorCode.DecodeFailure, $"network config on stdin is not valid UTF-8 JSON: {e.Message}");
         }
-        return node as JsonObject ?? throw new CniException(CniErrorCode.DecodeFailure, "network config on stdin must be a JSON object");
+        return root.ValueKind == JsonValueKind.Object ? root : throw new CniException(CniErrorCode.DecodeFailure, "network config on stdin must be a JSON object");
     }
 
-    private static CniVersion ReadVersion(JsonObject raw)
+    private static CniVersion ReadVersion(JsonElement raw)
     {
         static string Supported() => string.Join(", ", CniVersion.Supported); // only for an error: every ADD reads the version
         string? text = OptionalString(raw, "cniVersion");
         if (text == null)
         {
             // A conflist may name several versions (1.1.0 "cniVersions"); speak the newest we share.
-            if (raw["cniVersions"] is JsonArray versions)
+            if (JsonMembers.Get(raw, "cniVersions") is { ValueKind: JsonValueKind.Array } versions)
             {
-                var shared = versions.Select(v => v is JsonValue jv && jv.TryGetValue(out string? s) && CniVersion.TryParse(s, out var cv) ? cv : default)
+                var shared = versions.EnumerateArray()
+                    .Select(v => v.ValueKind == JsonValueKind.String && CniVersion.TryParse(v.GetString(), out var cv) ? cv : default)
                     .Where(v => v.IsSupported).ToList();
                 if (shared.Count > 0) return shared.Max();
                 throw new CniException(CniErrorCode.IncompatibleVersion, $"none of cniVersions is supported (supported: {Supported()})");
@@ -97,38 +102,42 @@ public static class NetworkConfigParser
         return version;
     }
 
-    private static int? ReadMtu(JsonObject raw)
+    private static int? ReadMtu(JsonElement raw)
     {
-        if (raw["mtu"] is null) return null;
-        if (raw["mtu"] is JsonValue v && v.TryGetValue(out int mtu) && mtu is >= 68 and <= 65535) return mtu;
-        throw Invalid($"mtu {raw["mtu"]?.ToJsonString()} must be an integer from 68 to 65535");
+        if (JsonMembers.Get(raw, "mtu") is not { } value) return null;
+        if (JsonMembers.WholeNumber(raw, "mtu") is int mtu && mtu is >= 68 and <= 65535) return mtu;
+        throw Invalid($"mtu {value.GetRawText()} must be an integer from 68 to 65535");
     }
 
-    private static IReadOnlyList<IPNetwork> ReadCidrs(JsonObject raw, string key)
+    private static IReadOnlyList<IPNetwork> ReadCidrs(JsonElement raw, string key)
     {
-        if (raw[key] is null) return [];
-        if (raw[key] is not JsonArray array) throw Invalid($"{key} must be an array of CIDRs");
+        if (JsonMembers.Get(raw, key) is not { } array) return [];
+        if (array.ValueKind != JsonValueKind.Array) throw Invalid($"{key} must be an array of CIDRs");
         var result = new List<IPNetwork>();
-        for (int i = 0; i < array.Count; i++)
+        int i = 0;
+        foreach (var item in array.EnumerateArray())
         {
-            string? text = array[i] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+            string? text = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
             if (!Cidr.TryParseStrict(text, out var network))
-                throw Invalid($"{key}[{i}] {array[i]?.ToJsonString() ?? "null"} is not a CIDR with its host bits zero (like 10.244.0.0/16)");
+                throw Invalid($"{key}[{i}] {item.GetRawText()} is not a CIDR with its host bits zero (like 10.244.0.0/16)");
             result.Add(network);
+            i++;
         }
         return result;
     }
 
-    private static IReadOnlyList<AttachmentKey>? ReadValidAttachments(JsonObject raw)
+    private static IReadOnlyList<AttachmentKey>? ReadValidAttachments(JsonElement raw)
     {
         const string Key = "cni.dev/valid-attachments";
-        if (raw[Key] is null) return null;
-        if (raw[Key] is not JsonArray array) throw Invalid($"{Key} must be an array");
+        if (JsonMembers.Get(raw, Key) is not { } array) return null;
+        if (array.ValueKind != JsonValueKind.Array) throw Invalid($"{Key} must be an array");
         var result = new List<AttachmentKey>();
-        for (int i = 0; i < array.Count; i++)
+        int i = 0;
+        foreach (var item in array.EnumerateArray())
         {
-            var item = array[i] as JsonObject ?? throw Invalid($"{Key}[{i}] must be an object");
+            if (item.ValueKind != JsonValueKind.Object) throw Invalid($"{Key}[{i}] must be an object");
             result.Add(new AttachmentKey(RequiredString(item, "containerID", $"{Key}[{i}].containerID"), RequiredString(item, "ifname", $"{Key}[{i}].ifname")));
+            i++;
         }
         return result;
     }
@@ -136,20 +145,17 @@ public static class NetworkConfigParser
     internal static bool IsValidNetworkName(string name) =>
         name.Length > 0 && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
-    private static string RequiredString(JsonObject json, string key, string? path = null) =>
+    private static string RequiredString(JsonElement json, string key, string? path = null) =>
         OptionalString(json, key, path) is { Length: > 0 } s ? s : throw Invalid($"{path ?? key} is required");
 
-    private static string? OptionalString(JsonObject json, string key, string? path = null) => json[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out string? s) => s,
-        _ => throw Invalid($"{path ?? key} must be a string"),
-    };
+    private static string? OptionalString(JsonElement json, string key, string? path = null) =>
+        JsonMembers.Text(json, key, () => Invalid($"{path ?? key} must be a string"));
 
-    private static bool? OptionalBool(JsonObject json, string key) => json[key] switch
+    private static bool? OptionalBool(JsonElement json, string key) => JsonMembers.Get(json, key) switch
     {
         null => null,
-        JsonValue v when v.TryGetValue(out bool b) => b,
+        { ValueKind: JsonValueKind.True } => true,
+        { ValueKind: JsonValueKind.False } => false,
         _ => throw Invalid($"{key} must be true or false"),
     };
 

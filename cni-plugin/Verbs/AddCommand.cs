@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CniEgress.CniPlugin.Agent;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Wiring;
@@ -93,7 +92,7 @@ public static class AddCommand
         ]).ToList();
         var ips = previous.Ips.Concat(attachment.Addresses.Select(a => new CniIpConfig(a, LinkAddresses.GatewayFor(a.Address), hostIndex + 1))).ToList();
         var routes = previous.Routes.Concat(PodWiring.Gateways(attachment.Addresses).Select(gw => new CniRoute(PodWiring.DefaultRoute(gw), gw))).ToList();
-        var dns = context.Config.Raw["dns"] as JsonObject ?? ipamResult.Dns ?? previous.Dns;
+        var dns = JsonMembers.Get(context.Config.Raw, "dns") is { ValueKind: JsonValueKind.Object } own ? own : ipamResult.Dns ?? previous.Dns;
         return new CniResult(interfaces, ips, routes, dns);
     }
 }

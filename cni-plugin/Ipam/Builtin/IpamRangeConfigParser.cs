@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
+using System.Text.Json;
+using CniEgress.CniPlugin.Cni;
 using CniEgress.Net;
 
 namespace CniEgress.CniPlugin.Ipam.Builtin;
@@ -9,40 +10,44 @@ namespace CniEgress.CniPlugin.Ipam.Builtin;
 /// validates every range before anything is allocated.</summary>
 public static class IpamRangeConfigParser
 {
-    public static IReadOnlyList<IpamRangeSet> Parse(JsonObject ipam)
+    public static IReadOnlyList<IpamRangeSet> Parse(JsonElement ipam)
     {
         var sets = new List<IpamRangeSet>();
-        if (ipam["ranges"] is null)
+        if (JsonMembers.Get(ipam, "ranges") is not { } array)
         {
-            if (ipam["subnet"] is null) throw new IpamConfigException("ipam.ranges is required (e.g. [[{\"subnet\": \"10.244.1.0/24\"}]])");
+            if (JsonMembers.Get(ipam, "subnet") is null) throw new IpamConfigException("ipam.ranges is required (e.g. [[{\"subnet\": \"10.244.1.0/24\"}]])");
             sets.Add(new IpamRangeSet([ParseRange(ipam, "ipam")]));
         }
         else
         {
-            var array = ipam["ranges"] as JsonArray ?? throw new IpamConfigException("ipam.ranges must be an array of range sets");
-            if (array.Count == 0) throw new IpamConfigException("ipam.ranges is empty");
-            for (int i = 0; i < array.Count; i++) sets.Add(ParseSet(array[i], $"ipam.ranges[{i}]"));
+            if (array.ValueKind != JsonValueKind.Array) throw new IpamConfigException("ipam.ranges must be an array of range sets");
+            if (array.GetArrayLength() == 0) throw new IpamConfigException("ipam.ranges is empty");
+            int i = 0;
+            foreach (var set in array.EnumerateArray()) sets.Add(ParseSet(set, $"ipam.ranges[{i++}]"));
         }
         RejectOverlaps(sets);
         return sets;
     }
 
-    private static IpamRangeSet ParseSet(JsonNode? node, string path)
+    private static IpamRangeSet ParseSet(JsonElement array, string path)
     {
-        var array = node as JsonArray ?? throw new IpamConfigException($"{path} must be an array of ranges");
-        if (array.Count == 0) throw new IpamConfigException($"{path} is empty");
+        if (array.ValueKind != JsonValueKind.Array) throw new IpamConfigException($"{path} must be an array of ranges");
+        if (array.GetArrayLength() == 0) throw new IpamConfigException($"{path} is empty");
         var ranges = new List<IpamRange>();
-        for (int j = 0; j < array.Count; j++)
+        int j = 0;
+        foreach (var item in array.EnumerateArray())
         {
-            var range = ParseRange(array[j] as JsonObject ?? throw new IpamConfigException($"{path}[{j}] must be an object"), $"{path}[{j}]");
+            if (item.ValueKind != JsonValueKind.Object) throw new IpamConfigException($"{path}[{j}] must be an object");
+            var range = ParseRange(item, $"{path}[{j}]");
             if (ranges.Count > 0 && ranges[0].IsIPv6 != range.IsIPv6)
                 throw new IpamConfigException($"{path}[{j}] mixes IPv4 and IPv6 in one range set");
             ranges.Add(range);
+            j++;
         }
         return new IpamRangeSet(ranges);
     }
 
-    private static IpamRange ParseRange(JsonObject json, string path)
+    private static IpamRange ParseRange(JsonElement json, string path)
     {
         string subnetText = String(json, "subnet", path) ?? throw new IpamConfigException($"{path}.subnet is required");
         if (!Cidr.TryParseStrict(subnetText, out var subnet))
@@ -64,7 +69,7 @@ public static class IpamRangeConfigParser
         return new IpamRange(subnet, start, end, gateway);
     }
 
-    private static IPAddress? Address(JsonObject json, string key, string path, IPNetwork subnet)
+    private static IPAddress? Address(JsonElement json, string key, string path, IPNetwork subnet)
     {
         string? text = String(json, key, path);
         if (text == null) return null;
@@ -75,12 +80,8 @@ public static class IpamRangeConfigParser
         return address;
     }
 
-    private static string? String(JsonObject json, string key, string path) => json[key] switch
-    {
-        null => null,
-        JsonValue v when v.TryGetValue(out string? s) => s,
-        _ => throw new IpamConfigException($"{path}.{key} must be a string"),
-    };
+    private static string? String(JsonElement json, string key, string path) =>
+        JsonMembers.Text(json, key, () => new IpamConfigException($"{path}.{key} must be a string"));
 
     private static void RejectOverlaps(List<IpamRangeSet> sets)
     {

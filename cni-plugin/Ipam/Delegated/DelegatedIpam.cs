@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Config;
 using CniEgress.Processes;
@@ -16,18 +15,24 @@ public sealed class DelegatedIpam(NetworkConfig config, CniEnvironment env, byte
 
     private static byte[] AsVersion(NetworkConfig config, CniVersion version)
     {
-        var copy = config.Raw.DeepClone().AsObject();
-        copy["cniVersion"] = version.ToString();
-        return System.Text.Encoding.UTF8.GetBytes(copy.ToJsonString());
+        return CniJson.ToUtf8(json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("cniVersion", version.ToString());
+            foreach (var member in config.Raw.EnumerateObject())
+                if (member.Name != "cniVersion") member.WriteTo(json);
+            json.WriteEndObject();
+        });
     }
 
     public CniResult Add()
     {
         var outcome = Invoke("ADD", env.ContainerId, env.IfName, env.NetnsPath);
-        JsonObject json;
+        JsonElement json;
         try
         {
-            json = JsonNode.Parse(outcome.Stdout) as JsonObject ?? throw new JsonException("not an object");
+            json = JsonElement.Parse(outcome.Stdout);
+            if (json.ValueKind != JsonValueKind.Object) throw new JsonException("not an object");
         }
         catch (JsonException e)
         {
@@ -64,13 +69,16 @@ public sealed class DelegatedIpam(NetworkConfig config, CniEnvironment env, byte
         throw AsCniError(outcome);
     }
 
+    private static Exception NotText() => new FormatException("not a string");
+
     /// <summary>A delegate's own CNI error travels up unchanged (code and msg), as libcni would show it.</summary>
     private CniException AsCniError(ProcessRunner.Outcome outcome)
     {
         try
         {
-            if (JsonNode.Parse(outcome.Stdout) is JsonObject error && error["code"] is JsonValue code && code.TryGetValue(out int c))
-                return new CniException(c, $"IPAM plugin '{config.IpamType}': {error["msg"]?.GetValue<string>()}", error["details"]?.GetValue<string>());
+            var error = JsonElement.Parse(outcome.Stdout);
+            if (JsonMembers.WholeNumber(error, "code") is int code)
+                return new CniException(code, $"IPAM plugin '{config.IpamType}': {JsonMembers.Text(error, "msg", NotText)}", JsonMembers.Text(error, "details", NotText));
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {

@@ -1,4 +1,3 @@
-using System.Collections;
 using CniEgress.CniPlugin.Cni;
 using Xunit;
 
@@ -6,18 +5,18 @@ namespace CniEgress.Tests.Cni;
 
 public class CniEnvironmentTests
 {
-    private static Hashtable Env(string command, string? id = "c1", string? netns = "/run/netns/p", string? ifname = "eth0", string? args = null, string? path = "/opt/cni/bin:/usr/lib/cni")
+    private static Func<string, string?> Env(string command, string? id = "c1", string? netns = "/run/netns/p", string? ifname = "eth0", string? args = null, string? path = "/opt/cni/bin:/usr/lib/cni")
     {
-        var env = new Hashtable { ["CNI_COMMAND"] = command };
+        var env = new Dictionary<string, string> { ["CNI_COMMAND"] = command };
         if (id != null) env["CNI_CONTAINERID"] = id;
         if (netns != null) env["CNI_NETNS"] = netns;
         if (ifname != null) env["CNI_IFNAME"] = ifname;
         if (args != null) env["CNI_ARGS"] = args;
         if (path != null) env["CNI_PATH"] = path;
-        return env;
+        return name => env.GetValueOrDefault(name);
     }
 
-    private static int ErrorCode(Hashtable env) => Assert.Throws<CniException>(() => CniEnvironment.From(env)).Code;
+    private static int ErrorCode(Func<string, string?> env) => Assert.Throws<CniException>(() => CniEnvironment.From(env)).Code;
 
     [Fact]
     public void Add_reads_every_variable()

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.Net;
@@ -53,7 +54,7 @@ public class CniResultJsonTests
     public void Round_trips(string version)
     {
         var rendered = Render(Sample, CniVersion.Parse(version));
-        var parsed = CniResultJson.Parse(rendered, "result");
+        var parsed = CniResultJson.Parse(JsonElement.Parse(rendered.ToJsonString()), "result");
         Assert.Equal(Sample.Ips, parsed.Ips);
         Assert.Equal(Sample.Routes, parsed.Routes);
         Assert.Equal(Sample.Interfaces.Select(i => i.Name), parsed.Interfaces.Select(i => i.Name));
@@ -62,9 +63,9 @@ public class CniResultJsonTests
     [Fact]
     public void Parses_a_host_local_0_3_1_result()
     {
-        var json = JsonNode.Parse("""
+        var json = JsonElement.Parse("""
             {"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.22.0.2/16","gateway":"10.22.0.1"}],"routes":[{"dst":"0.0.0.0/0"}],"dns":{}}
-            """)!.AsObject();
+            """);
         var result = CniResultJson.Parse(json, "ipam result");
         Assert.Equal("10.22.0.2/16", result.Ips[0].Address.ToString());
         Assert.Null(result.Ips[0].InterfaceIndex);
@@ -78,7 +79,7 @@ public class CniResultJsonTests
     [InlineData("""{"interfaces":[{"mac":"aa"}]}""", "interfaces[0].name")]
     public void Malformed_results_are_code_6_naming_the_field(string json, string field)
     {
-        var error = Assert.Throws<CniException>(() => CniResultJson.Parse(JsonNode.Parse(json)!.AsObject(), "prevResult"));
+        var error = Assert.Throws<CniException>(() => CniResultJson.Parse(JsonElement.Parse(json), "prevResult"));
         Assert.Equal(6, error.Code);
         Assert.Contains("prevResult." + field, error.Message, StringComparison.Ordinal);
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using CniEgress.CniPlugin.Cni;
 using CniEgress.CniPlugin.Config;
 using Xunit;
@@ -47,8 +48,8 @@ public class NetworkConfigParserTests
         Assert.Equal(("/tmp/s", "/tmp/l", "host-local"), (config.StateDir, config.LogFile, config.IpamType));
         Assert.False(config.UsesBuiltinIpam);
         // Unknown keys, capabilities and runtimeConfig survive for delegation.
-        Assert.Equal(7, (int)config.Raw["someVendorKey"]!);
-        Assert.NotNull(config.Raw["runtimeConfig"]);
+        Assert.Equal(7, config.Raw.GetProperty("someVendorKey").GetInt32());
+        Assert.Equal(JsonValueKind.Object, config.Raw.GetProperty("runtimeConfig").ValueKind);
     }
 
     [Theory]
@@ -96,6 +97,15 @@ public class NetworkConfigParserTests
         var error = Error(json);
         Assert.Equal(7, error.Code);
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_explicit_null_is_an_absent_key()
+    {
+        var config = Parse(Minimal.Replace("\"type\": \"cni-egress\",\n", "\"type\": \"cni-egress\", \"mtu\": null, \"ipMasq\": null, \"prevResult\": null, \"logFile\": null,\n"));
+        Assert.Equal((null, false, null, null), (config.Mtu, config.IpMasq, config.PrevResult, config.LogFile));
+        var error = Error("""{"cniVersion": "1.0.0", "name": "n", "type": "cni-egress", "ipam": null}""");
+        Assert.Contains("ipam is required", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

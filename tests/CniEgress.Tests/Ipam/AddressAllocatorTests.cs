@@ -1,5 +1,5 @@
 using System.Net;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using CniEgress.CniPlugin.Ipam.Builtin;
 using Xunit;
 
@@ -8,7 +8,7 @@ namespace CniEgress.Tests.Ipam;
 public class AddressAllocatorTests
 {
     private static IpamRangeSet Set(string ranges) =>
-        IpamRangeConfigParser.Parse(new JsonObject { ["type"] = "x", ["ranges"] = JsonNode.Parse(ranges) })[0];
+        IpamRangeConfigParser.Parse(JsonElement.Parse($$"""{"type": "x", "ranges": {{ranges}}}"""))[0];
 
     private static HashSet<IPAddress> Used(params string[] addresses) => addresses.Select(IPAddress.Parse).ToHashSet();
 

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using CniEgress.CniPlugin.Ipam.Builtin;
 using Xunit;
 
@@ -11,7 +11,7 @@ public sealed class BuiltinIpamTests : IDisposable
     private readonly string dir = Directory.CreateTempSubdirectory("ipam").FullName;
 
     private BuiltinIpam Ipam(string ranges = """[[{"subnet": "10.1.0.0/24"}], [{"subnet": "fd00::/64"}]]""") =>
-        new(IpamRangeConfigParser.Parse(new JsonObject { ["type"] = "x", ["ranges"] = JsonNode.Parse(ranges) }), dir);
+        new(IpamRangeConfigParser.Parse(JsonElement.Parse($$"""{"type": "x", "ranges": {{ranges}}}""")), dir);
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using CniEgress.CniPlugin.Ipam.Builtin;
 using Xunit;
 
@@ -7,7 +7,7 @@ namespace CniEgress.Tests.Ipam;
 public class IpamRangeConfigParserTests
 {
     private static IReadOnlyList<IpamRangeSet> Parse(string ranges) =>
-        IpamRangeConfigParser.Parse(new JsonObject { ["type"] = "cni-egress", ["ranges"] = JsonNode.Parse(ranges) });
+        IpamRangeConfigParser.Parse(JsonElement.Parse($$"""{"type": "x", "ranges": {{ranges}}}"""));
 
     private static string Error(string ranges) => Assert.Throws<IpamConfigException>(() => Parse(ranges)).Message;
 
@@ -32,7 +32,7 @@ public class IpamRangeConfigParserTests
     [Fact]
     public void Legacy_single_range_form_is_accepted()
     {
-        var sets = IpamRangeConfigParser.Parse(new JsonObject { ["type"] = "cni-egress", ["subnet"] = "10.2.0.0/16" });
+        var sets = IpamRangeConfigParser.Parse(JsonElement.Parse("""{"type": "cni-egress", "subnet": "10.2.0.0/16"}"""));
         Assert.Single(sets);
     }
 
