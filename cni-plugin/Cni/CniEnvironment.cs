@@ -49,7 +49,7 @@ public sealed record CniEnvironment(
     public static void ValidateContainerId(string id)
     {
         if (id.Length == 0) throw Invalid("CNI_CONTAINERID is required");
-        if (!char.IsAsciiLetterOrDigit(id[0]) || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
+        if (!char.IsAsciiLetterOrDigit(id[0]) || !OnlyOf(id, c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
             throw Invalid($"CNI_CONTAINERID '{id}' must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
     }
 
@@ -58,8 +58,16 @@ public sealed record CniEnvironment(
     {
         if (name.Length == 0) throw Invalid("CNI_IFNAME is required");
         if (name.Length > 15) throw Invalid($"CNI_IFNAME '{name}' is longer than 15 characters");
-        if (name is "." or ".." || name.Any(c => c is '/' or ':' || char.IsWhiteSpace(c) || c > 0x7e || c < 0x21))
+        if (name is "." or ".." || !OnlyOf(name, c => c is > ' ' and <= '~' and not '/' and not ':'))
             throw Invalid($"CNI_IFNAME '{name}' is not a valid interface name");
+    }
+
+    /// <summary>A loop, not LINQ's All over a string: its first use costs ~0.03 ms in this binary, on every call.</summary>
+    internal static bool OnlyOf(string text, Func<char, bool> allowed)
+    {
+        foreach (char c in text)
+            if (!allowed(c)) return false;
+        return true;
     }
 
     private static CniException Invalid(string message) => new(CniErrorCode.InvalidEnvironment, message);

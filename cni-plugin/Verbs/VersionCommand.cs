@@ -7,7 +7,7 @@ namespace CniEgress.CniPlugin.Verbs;
 public static class VersionCommand
 {
     /// <summary>VERSION answers in the caller's version when we speak it, else in our newest.</summary>
-    public static Action<Utf8JsonWriter> Execute(ReadOnlySpan<byte> stdin)
+    public static Action<Utf8JsonWriter> Execute(ReadOnlyMemory<byte> stdin)
     {
         CniVersion version;
         try

@@ -6,7 +6,7 @@ namespace CniEgress.Net;
 
 /// <summary>An address as configured on an interface: "10.1.0.5/24" keeps its host bits,
 /// which <see cref="IPNetwork"/> would reject.</summary>
-public readonly record struct InterfaceAddress(IPAddress Address, int PrefixLength)
+public readonly record struct InterfaceAddress(IPAddress Address, int PrefixLength) : ISpanFormattable
 {
     public bool IsIPv6 => Address.AddressFamily == AddressFamily.InterNetworkV6;
 
@@ -34,7 +34,29 @@ public readonly record struct InterfaceAddress(IPAddress Address, int PrefixLeng
     public static InterfaceAddress Parse(string text) =>
         TryParse(text, out var result) ? result : throw new FormatException($"'{text}' is not an address with a prefix length (like 10.1.0.5/24)");
 
-    public override string ToString() => $"{Address}/{PrefixLength.ToString(CultureInfo.InvariantCulture)}";
+    public override string ToString()
+    {
+        Span<char> text = stackalloc char[64]; // the longest IPv6 address with a scope and "/128" fits
+        return TryFormat(text, out int length, default, null)
+            ? new string(text[..length])
+            : Address + "/" + PrefixLength.ToString(CultureInfo.InvariantCulture);
+    }
+
+    public string ToString(string? format, IFormatProvider? formatProvider) => ToString();
+
+    /// <summary>Formats straight into an interpolated string's buffer. A hole whose ToString ran an
+    /// interpolation of its own would hold two of the shared ArrayPool's buffers at once, and the
+    /// second one returned spills into its per-core stacks, whose first use calibrates processor-id
+    /// reads: ~0.27 ms of every CNI call on this VM.</summary>
+    public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
+    {
+        charsWritten = 0;
+        if (!Address.TryFormat(destination, out int written) || written >= destination.Length) return false;
+        destination[written++] = '/';
+        if (!PrefixLength.TryFormat(destination[written..], out int digits, default, CultureInfo.InvariantCulture)) return false;
+        charsWritten = written + digits;
+        return true;
+    }
 
     public static IPAddress MaskHostBits(IPAddress address, int prefixLength)
     {

@@ -7,17 +7,17 @@ public sealed partial class RouteNetlinkClient
 {
     /// <exception cref="NetlinkAlreadyExistsException">the same route is already in the table.</exception>
     public void AddRoute(RouteSpec route) =>
-        Execute($"add route {Describe(route)}", (writer, sequence) =>
+        Execute("add route " + Describe(route), (writer, sequence) =>
             RouteMessages.NewRoute(writer, sequence, route, NetlinkMessageFlags.Create | NetlinkMessageFlags.Exclusive));
 
     /// <summary>Adds the route or replaces the one with the same destination (and metric) in the table.</summary>
     public void ReplaceRoute(RouteSpec route) =>
-        Execute($"replace route {Describe(route)}", (writer, sequence) =>
+        Execute("replace route " + Describe(route), (writer, sequence) =>
             RouteMessages.NewRoute(writer, sequence, route, NetlinkMessageFlags.Create | NetlinkMessageFlags.Replace));
 
     /// <exception cref="NetlinkNotFoundException">no such route (ESRCH).</exception>
     public void DeleteRoute(RouteSpec route) =>
-        Execute($"delete route {Describe(route)}", (writer, sequence) => RouteMessages.DeleteRoute(writer, sequence, route));
+        Execute("delete route " + Describe(route), (writer, sequence) => RouteMessages.DeleteRoute(writer, sequence, route));
 
     /// <summary>Unicast routes of one family in one table (default: main).</summary>
     public IReadOnlyList<RouteSpec> ListRoutes(AddressFamily family, int table = RT_TABLE_MAIN) =>
@@ -58,6 +58,10 @@ public sealed partial class RouteNetlinkClient
         }
     }
 
-    private static string Describe(RouteSpec route) =>
-        $"{route.Destination}{(route.Gateway is null ? "" : $" via {route.Gateway}")} dev #{route.OutputInterface} table {route.Table}";
+    /// <summary>One interpolation, never nested in another: two live at once hold two of the shared
+    /// ArrayPool's buffers, and the spill of the second calibrates processor-id reads on first use
+    /// (~0.27 ms of every CNI call on this VM).</summary>
+    private static string Describe(RouteSpec route) => route.Gateway is null
+        ? $"{route.Destination} dev #{route.OutputInterface} table {route.Table}"
+        : $"{route.Destination} via {route.Gateway} dev #{route.OutputInterface} table {route.Table}";
 }

@@ -13,6 +13,8 @@ public class CniVersionTests
     [InlineData("1.1.0", true)]
     [InlineData("0.2.0", false)]
     [InlineData("1.2.0", false)]
+    [InlineData("0.3.2", false)]
+    [InlineData("10.0.0", false)]
     public void Supported_versions(string text, bool supported)
     {
         Assert.True(CniVersion.TryParse(text, out var version));
@@ -25,6 +27,14 @@ public class CniVersionTests
     [InlineData("v1.0.0")]
     [InlineData("1.0.0.0")]
     [InlineData("")]
+    [InlineData("1..0")]
+    [InlineData("1.0.")]
+    [InlineData(".1.0")]
+    [InlineData("1.0.0 ")]
+    [InlineData("+1.0.0")]
+    [InlineData("1.-1.0")]
+    [InlineData("1.0.x")]
+    [InlineData("1.0.1234567890")]
     public void Malformed_versions_do_not_parse(string text) => Assert.False(CniVersion.TryParse(text, out _));
 
     [Fact]
