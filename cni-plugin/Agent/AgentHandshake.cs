@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using CniEgress.Interop;
 using CniEgress.Json;
@@ -68,17 +69,27 @@ public sealed class AgentHandshake : IDisposable
         "start egress-agent, or set \"policyAgent\": \"best-effort\" to start pods without waiting for it");
 
     /// <summary>`{"ok": true}` or `{"ok": false, "error": "..."}`; anything else is no answer.</summary>
-    private static (bool Ok, string? Error) ReadReply(string reply)
+    internal static (bool Ok, string? Error) ReadReply(string reply)
     {
         if (reply.Length == 0) return (false, null);
         try
         {
-            using var document = JsonDocument.Parse(reply);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return (false, null);
-            bool ok = root.TryGetProperty("ok", out var flag) && flag.ValueKind == JsonValueKind.True;
-            string? error = root.TryGetProperty("error", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
-            return (ok, error);
+            // A reader, not a JsonDocument: disposing a document returns two pooled buffers, and the
+            // second spills the shared ArrayPool (~0.27 ms of every ADD here; see InterfaceAddress.TryFormat).
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(reply));
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return (false, null);
+            bool ok = false;
+            string? error = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string? name = reader.GetString();
+                if (!reader.Read()) return (false, null);
+                if (name == "ok") ok = reader.TokenType == JsonTokenType.True;
+                else if (name == "error" && reader.TokenType == JsonTokenType.String) error = reader.GetString();
+                else reader.Skip();
+            }
+            // Nothing may follow the object (reading on throws at anything but whitespace).
+            return reader.TokenType == JsonTokenType.EndObject && !reader.Read() ? (ok, error) : (false, null);
         }
         catch (JsonException)
         {

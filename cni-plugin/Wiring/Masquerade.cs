@@ -54,11 +54,16 @@ public sealed class Masquerade(string stateDir, NftablesNetlinkClient nft)
     /// sets and the chain's rules are rewritten, inside nft's single transaction.</summary>
     internal static string Script(IReadOnlyList<IPNetwork> clusterCidrs)
     {
+        // Each part is built before the next interpolation starts: nested ones would spill the
+        // shared ArrayPool and cost ~0.27 ms per ADD (see InterfaceAddress.TryFormat).
         string Elements(bool v6)
         {
             var list = clusterCidrs.Where(c => (c.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) == v6).Select(c => c.ToString()).ToList();
-            return list.Count == 0 ? "" : $"add element inet {Table} cluster-v{(v6 ? 6 : 4)} {{ {string.Join(", ", list)} }}\n";
+            if (list.Count == 0) return "";
+            string joined = string.Join(", ", list);
+            return $"add element inet {Table} cluster-v{(v6 ? 6 : 4)} {{ {joined} }}\n";
         }
+        string elementsV4 = Elements(false), elementsV6 = Elements(true);
         return $$"""
             add table inet {{Table}}
             add set inet {{Table}} {{SourcesV4}} { type ipv4_addr; }
@@ -67,7 +72,7 @@ public sealed class Masquerade(string stateDir, NftablesNetlinkClient nft)
             add set inet {{Table}} cluster-v6 { type ipv6_addr; flags interval; }
             flush set inet {{Table}} cluster-v4
             flush set inet {{Table}} cluster-v6
-            {{Elements(false)}}{{Elements(true)}}add chain inet {{Table}} postrouting { type nat hook postrouting priority srcnat; policy accept; }
+            {{elementsV4}}{{elementsV6}}add chain inet {{Table}} postrouting { type nat hook postrouting priority srcnat; policy accept; }
             flush chain inet {{Table}} postrouting
             add rule inet {{Table}} postrouting ip saddr @{{SourcesV4}} ip daddr != @cluster-v4 masquerade
             add rule inet {{Table}} postrouting ip6 saddr @{{SourcesV6}} ip6 daddr != @cluster-v6 masquerade
