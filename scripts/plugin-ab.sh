@@ -3,27 +3,42 @@
 # minutes) hits every build alike; differences of ~1 ms are visible this way and not across runs.
 #   version: per round, the mean time of 50 VERSION calls (exec to exit)
 #   add:     per round, one ADD (built-in IPAM, IPv4, no agent) into a fresh pod netns, then its DEL
+#   check:   per round, the mean time of 30 CHECK calls (config with prevResult, as CRI-O sends it)
+#            against one pod wired once by the first CMD
 # Each CMD is a command line: "dist/cni-egress", or "env DOTNET_GCgen0size=0x200000 dist/cni-egress"
 # (compare that with "env dist/cni-egress": the exec of env is part of each call).
 # Prints the median and p10 over the rounds for each CMD.
-# Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add ROUNDS CMD...
+# Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add|check ROUNDS CMD...
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 version|add ROUNDS CMD..." >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 version|add|check ROUNDS CMD..." >&2; exit 2; }
 mode=$1 rounds=$2
 shift 2
-case $mode in version|add) ;; *) echo "mode must be version or add" >&2; exit 2 ;; esac
+case $mode in version|add|check) ;; *) echo "mode must be version, add or check" >&2; exit 2 ;; esac
 config=$(mktemp)
 results=$(mktemp -d)
 trap 'rm -rf "$config" "$results"' EXIT
 echo '{"cniVersion":"1.0.0","name":"ab","type":"cni-egress","stateDir":"/run/cni-egress-ab","policyAgent":"off","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.201.0.0/16"}]]}}' > "$config"
 export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
 
+if [ "$mode" = check ]; then
+  read -r -a first <<<"$1"
+  ip netns add ab-check
+  trap 'CNI_COMMAND=DEL CNI_CONTAINERID=ab-check CNI_NETNS=/run/netns/ab-check "${first[@]}" < "$config" > /dev/null || true; ip netns del ab-check; rm -rf "$config" "$results"' EXIT
+  result=$(CNI_COMMAND=ADD CNI_CONTAINERID=ab-check CNI_NETNS=/run/netns/ab-check "${first[@]}" < "$config")
+  jq -c --argjson r "$result" '. + {prevResult: $r}' "$config" > "$config.check"
+  mv "$config.check" "$config"
+fi
+
 elapsed_ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.3f\n", (b - a) * 1000 / n }'; }
 
 for ((round = 0; round < rounds; round++)); do
   for ((c = 1; c <= $#; c++)); do
     read -r -a cmd <<<"${!c}"
-    if [ "$mode" = version ]; then
+    if [ "$mode" = check ]; then
+      t0=$EPOCHREALTIME
+      for ((i = 0; i < 30; i++)); do CNI_COMMAND=CHECK CNI_CONTAINERID=ab-check CNI_NETNS=/run/netns/ab-check "${cmd[@]}" < "$config" > /dev/null; done
+      elapsed_ms "$t0" "$EPOCHREALTIME" 30 >> "$results/$c"
+    elif [ "$mode" = version ]; then
       t0=$EPOCHREALTIME
       for ((i = 0; i < 50; i++)); do CNI_COMMAND=VERSION "${cmd[@]}" < "$config" > /dev/null; done
       elapsed_ms "$t0" "$EPOCHREALTIME" 50 >> "$results/$c"
