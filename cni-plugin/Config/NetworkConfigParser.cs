@@ -16,7 +16,7 @@ public static class NetworkConfigParser
         JsonElement raw = ParseObject(stdin);
         CniVersion version = ReadVersion(raw);
         string name = RequiredString(raw, "name");
-        if (!IsValidNetworkName(name))
+        if (!CniEnvironment.IsSpecName(name))
             throw Invalid($"name '{name}' must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
         string type = RequiredString(raw, "type");
         JsonElement ipam = JsonMembers.Get(raw, "ipam") switch
@@ -113,7 +113,7 @@ public static class NetworkConfigParser
     private static int? ReadMtu(JsonElement raw)
     {
         if (JsonMembers.Get(raw, "mtu") is not { } value) return null;
-        if (JsonMembers.WholeNumber(raw, "mtu") is int mtu && mtu is >= 68 and <= 65535) return mtu;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int mtu) && mtu is >= 68 and <= 65535) return mtu;
         throw Invalid($"mtu {value.GetRawText()} must be an integer from 68 to 65535");
     }
 
@@ -149,9 +149,6 @@ public static class NetworkConfigParser
         }
         return result;
     }
-
-    internal static bool IsValidNetworkName(string name) =>
-        name.Length > 0 && char.IsAsciiLetterOrDigit(name[0]) && CniEnvironment.OnlyOf(name, c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
     private static string RequiredString(JsonElement json, string key, string? path = null) =>
         OptionalString(json, key, path) is { Length: > 0 } s ? s : throw Invalid($"{path ?? key} is required");
