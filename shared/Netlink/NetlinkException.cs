@@ -32,12 +32,16 @@ public class NetlinkException : Exception
     /// "not found" (which one depends on the object), EEXIST "already exists".</summary>
     public static NetlinkException FromErrno(string operation, int errno, string? detail = null)
     {
-        if (errno == Interop.Errno.ENOENT || errno == Interop.Errno.ENODEV || errno == Interop.Errno.ESRCH)
+        if (MeansNotFound(errno))
             return new NetlinkNotFoundException(operation, errno, detail);
         if (errno == Interop.Errno.EEXIST)
             return new NetlinkAlreadyExistsException(operation, errno, detail);
         return new NetlinkException(operation, errno, detail);
     }
+
+    /// <summary>The errnos the kernel answers "no such object" with.</summary>
+    public static bool MeansNotFound(int errno) =>
+        errno == Interop.Errno.ENOENT || errno == Interop.Errno.ENODEV || errno == Interop.Errno.ESRCH;
 
     private static string FormatMessage(string operation, int errno, string? detail)
     {

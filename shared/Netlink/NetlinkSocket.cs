@@ -75,7 +75,17 @@ public sealed class NetlinkSocket : IDisposable
     public void ExecuteBatch(string operation, ReadOnlySpan<byte> request, uint firstSequence, uint lastSequence, uint ackSequence, NetlinkMessageHandler? onReply = null)
     {
         Send(operation, request);
-        ReadReplies(operation, firstSequence, lastSequence, ackSequence, isDump: false, onReply);
+        ReadReplies(operation, firstSequence, lastSequence, ackSequence, isDump: false, notFoundIsAnswer: false, onReply);
+    }
+
+    /// <summary><see cref="Execute"/> for a question whose usual answer is "no such object"
+    /// (ENOENT, ENODEV, ESRCH): returns false for it instead of throwing. The plugin asks such
+    /// questions on every ADD, and the first exception a native-AOT process throws faults in
+    /// the unwinder and its tables.</summary>
+    public bool TryExecute(string operation, ReadOnlySpan<byte> request, uint sequence, NetlinkMessageHandler? onReply = null)
+    {
+        Send(operation, request);
+        return ReadReplies(operation, sequence, sequence, sequence, isDump: false, notFoundIsAnswer: true, onReply) != ReplyOutcome.NotFound;
     }
 
     /// <summary>Sends one NLM_F_DUMP request and passes every message up to NLMSG_DONE to
@@ -84,7 +94,7 @@ public sealed class NetlinkSocket : IDisposable
     public bool Dump(string operation, ReadOnlySpan<byte> request, uint sequence, NetlinkMessageHandler onMessage)
     {
         Send(operation, request);
-        return ReadReplies(operation, sequence, sequence, sequence, isDump: true, onMessage);
+        return ReadReplies(operation, sequence, sequence, sequence, isDump: true, notFoundIsAnswer: false, onMessage) != ReplyOutcome.Inconsistent;
     }
 
     /// <summary>Waits (up to the socket's receive timeout) for one datagram of messages the kernel
@@ -133,7 +143,9 @@ public sealed class NetlinkSocket : IDisposable
         return errno;
     }
 
-    private bool ReadReplies(string operation, uint first, uint last, uint final, bool isDump, NetlinkMessageHandler? handler)
+    private enum ReplyOutcome { Complete, Inconsistent, NotFound }
+
+    private ReplyOutcome ReadReplies(string operation, uint first, uint last, uint final, bool isDump, bool notFoundIsAnswer, NetlinkMessageHandler? handler)
     {
         bool consistent = true;
         while (true)
@@ -150,8 +162,9 @@ public sealed class NetlinkSocket : IDisposable
                     case NetlinkMessageType.Error:
                     case NetlinkMessageType.Done when isDump:
                         int errno = ParseError(message, out string? detail);
+                        if (errno != 0 && notFoundIsAnswer && message.Sequence == final && NetlinkException.MeansNotFound(errno)) return ReplyOutcome.NotFound;
                         if (errno != 0) throw NetlinkException.FromErrno(operation, errno, detail);
-                        if (message.Sequence == final) return consistent;
+                        if (message.Sequence == final) return consistent ? ReplyOutcome.Complete : ReplyOutcome.Inconsistent;
                         break;
                     case NetlinkMessageType.Noop:
                     case NetlinkMessageType.Done:

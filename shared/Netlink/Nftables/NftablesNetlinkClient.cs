@@ -147,15 +147,7 @@ public sealed class NftablesNetlinkClient : IDisposable
             _writer.Clear();
             uint sequence = _socket.NextSequence();
             build(_writer, sequence);
-            try
-            {
-                _socket.Execute(operation, _writer.WrittenSpan, sequence);
-                return true;
-            }
-            catch (NetlinkNotFoundException)
-            {
-                return false;
-            }
+            return _socket.TryExecute(operation, _writer.WrittenSpan, sequence);
         }
     }
 

@@ -76,15 +76,7 @@ public sealed partial class RouteNetlinkClient : IDisposable
     public bool DeleteLink(string name)
     {
         LinkMessages.ValidateName(name, nameof(name));
-        try
-        {
-            Execute($"delete link {name}", (writer, sequence) => LinkMessages.DeleteLink(writer, sequence, name));
-            return true;
-        }
-        catch (NetlinkNotFoundException)
-        {
-            return false;
-        }
+        return TryExecute($"delete link {name}", (writer, sequence) => LinkMessages.DeleteLink(writer, sequence, name));
     }
 
     public void Dispose() => _socket.Dispose();
@@ -92,30 +84,32 @@ public sealed partial class RouteNetlinkClient : IDisposable
     private LinkInfo? GetLink(string operation, int index, string? name)
     {
         LinkInfo? found = null;
-        try
-        {
-            Execute(operation, (writer, sequence) => LinkMessages.GetLink(writer, sequence, index, name),
-                (in NetlinkMessage message) =>
-                {
-                    if (LinkMessages.TryParseLink(message, out var link)) found = link;
-                });
-        }
-        catch (NetlinkNotFoundException)
-        {
-            return null;
-        }
-        return found;
+        bool exists = TryExecute(operation, (writer, sequence) => LinkMessages.GetLink(writer, sequence, index, name),
+            (in NetlinkMessage message) =>
+            {
+                if (LinkMessages.TryParseLink(message, out var link)) found = link;
+            });
+        return exists ? found : null;
     }
 
     /// <summary>One request, acked; replies go to <paramref name="onReply"/>.</summary>
-    private void Execute(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply = null)
+    private void Execute(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply = null) =>
+        Exchange(operation, build, onReply, notFoundIsAnswer: false);
+
+    /// <summary><see cref="Execute"/>, false when the kernel has no such object.</summary>
+    private bool TryExecute(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply = null) =>
+        Exchange(operation, build, onReply, notFoundIsAnswer: true);
+
+    private bool Exchange(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply, bool notFoundIsAnswer)
     {
         lock (_gate)
         {
             _writer.Clear();
             uint sequence = _socket.NextSequence();
             build(_writer, sequence);
+            if (notFoundIsAnswer) return _socket.TryExecute(operation, _writer.WrittenSpan, sequence, onReply);
             _socket.Execute(operation, _writer.WrittenSpan, sequence, onReply);
+            return true;
         }
     }
 

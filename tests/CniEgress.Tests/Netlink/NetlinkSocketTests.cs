@@ -34,6 +34,38 @@ public class NetlinkSocketTests
     }
 
     [KernelFact]
+    public void TryExecute_answers_false_for_a_missing_object_and_throws_every_other_error()
+    {
+        Sandbox.RequirePrivateNetworkNamespace();
+        using var pod = TestNamespace.Create("sock");
+        using var socket = pod.Namespace.Run(() => NetlinkSocket.Open(NetlinkProtocol.Route));
+        var writer = new NetlinkMessageWriter();
+        var names = new List<string>();
+        NetlinkMessageHandler collect = (in NetlinkMessage message) =>
+        {
+            if (LinkMessages.TryParseLink(message, out var link)) names.Add(link.Name);
+        };
+
+        uint missing = socket.NextSequence();
+        LinkMessages.GetLink(writer, missing, 0, "nosuchlink");
+        Assert.False(socket.TryExecute("get nosuchlink", writer.WrittenSpan, missing, collect));
+
+        writer.Clear();
+        uint present = socket.NextSequence();
+        LinkMessages.GetLink(writer, present, 0, "lo");
+        Assert.True(socket.TryExecute("get lo", writer.WrittenSpan, present, collect));
+        Assert.Equal(["lo"], names);
+
+        // The loopback device cannot be deleted: an error that is not "no such object".
+        writer.Clear();
+        uint refused = socket.NextSequence();
+        LinkMessages.DeleteLink(writer, refused, "lo");
+        var e = Assert.ThrowsAny<NetlinkException>(() => socket.TryExecute("delete lo", writer.WrittenSpan, refused));
+        Assert.IsNotType<NetlinkNotFoundException>(e);
+        Assert.Contains("delete lo failed", e.Message);
+    }
+
+    [KernelFact]
     public void One_client_serves_several_threads_at_once()
     {
         Sandbox.RequirePrivateNetworkNamespace();
