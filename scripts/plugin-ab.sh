@@ -5,15 +5,17 @@
 #   add:     per round, one ADD (built-in IPAM, IPv4, no agent) into a fresh pod netns, then its DEL
 #   check:   per round, the mean time of 30 CHECK calls (config with prevResult, as CRI-O sends it)
 #            against one pod wired once by the first CMD
+#   cpu:     per round, one ADD as in "add", its CPU time and page faults from perf stat (less
+#            exposed to this VM's scheduling noise than the wall time; the medians are of CPU time)
 # Each CMD is a command line: "dist/cni-egress", or "env DOTNET_GCgen0size=0x200000 dist/cni-egress"
 # (compare that with "env dist/cni-egress": the exec of env is part of each call).
 # Prints the median and p10 over the rounds for each CMD.
-# Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add|check ROUNDS CMD...
+# Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu ROUNDS CMD...
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 version|add|check ROUNDS CMD..." >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 version|add|check|cpu ROUNDS CMD..." >&2; exit 2; }
 mode=$1 rounds=$2
 shift 2
-case $mode in version|add|check) ;; *) echo "mode must be version, add or check" >&2; exit 2 ;; esac
+case $mode in version|add|check|cpu) ;; *) echo "mode must be version, add, check or cpu" >&2; exit 2 ;; esac
 config=$(mktemp)
 results=$(mktemp -d)
 trap 'rm -rf "$config" "$results"' EXIT
@@ -45,9 +47,14 @@ for ((round = 0; round < rounds; round++)); do
     else
       pod=ab$c-$round
       ip netns add "$pod"
-      t0=$EPOCHREALTIME
-      CNI_COMMAND=ADD CNI_CONTAINERID=$pod CNI_NETNS=/run/netns/$pod "${cmd[@]}" < "$config" > /dev/null
-      elapsed_ms "$t0" "$EPOCHREALTIME" 1 >> "$results/$c"
+      if [ "$mode" = cpu ]; then
+        CNI_COMMAND=ADD CNI_CONTAINERID=$pod CNI_NETNS=/run/netns/$pod perf stat -x, -e task-clock,page-faults -o "$results/stat" "${cmd[@]}" < "$config" > /dev/null
+        awk -F, '/task-clock/ { t = $1 } /page-faults/ { f = $1 } END { print t, f }' "$results/stat" >> "$results/$c"
+      else
+        t0=$EPOCHREALTIME
+        CNI_COMMAND=ADD CNI_CONTAINERID=$pod CNI_NETNS=/run/netns/$pod "${cmd[@]}" < "$config" > /dev/null
+        elapsed_ms "$t0" "$EPOCHREALTIME" 1 >> "$results/$c"
+      fi
       CNI_COMMAND=DEL CNI_CONTAINERID=$pod CNI_NETNS=/run/netns/$pod "${cmd[@]}" < "$config" > /dev/null
       ip netns del "$pod"
     fi
@@ -55,5 +62,7 @@ for ((round = 0; round < rounds; round++)); do
 done
 
 for ((c = 1; c <= $#; c++)); do
-  sort -n "$results/$c" | awk -v what="${!c}" '{ v[NR] = $1 } END { printf "%s: median %.2f ms, p10 %.2f ms (%d rounds)\n", what, v[int(NR / 2) + 1], v[int(NR * 0.1) + 1], NR }'
+  sort -n "$results/$c" | awk -v what="${!c}" -v mode="$mode" '{ v[NR] = $1; faults += $2 } END {
+    printf "%s: median %.2f ms, p10 %.2f ms%s (%d rounds)\n", what, v[int(NR / 2) + 1], v[int(NR * 0.1) + 1],
+      mode == "cpu" ? sprintf(" of CPU, %.1f page faults on average", faults / NR) : "", NR }'
 done
