@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using CniEgress.Interop;
 using CniEgress.Json;
@@ -46,17 +45,17 @@ public sealed class AgentHandshake : IDisposable
     public void Complete()
     {
         if (exchange == null) return;
-        string reply;
+        bool ok;
+        string? error;
         try
         {
-            reply = exchange.ReadReply();
+            (ok, error) = ReadReply(exchange.ReadReply());
         }
         catch (UnixSocketException e)
         {
             if (config.PolicyAgent == PolicyAgentMode.BestEffort) return;
             throw Unreachable(config, e);
         }
-        var (ok, error) = ReadReply(reply);
         if (ok) return;
         if (config.PolicyAgent == PolicyAgentMode.BestEffort) return;
         throw new CniException(CniErrorCode.TryAgainLater, $"policy agent could not enforce the pod's policy: {error ?? "no answer"}");
@@ -69,14 +68,13 @@ public sealed class AgentHandshake : IDisposable
         "start egress-agent, or set \"policyAgent\": \"best-effort\" to start pods without waiting for it");
 
     /// <summary>`{"ok": true}` or `{"ok": false, "error": "..."}`; anything else is no answer.</summary>
-    internal static (bool Ok, string? Error) ReadReply(string reply)
+    internal static (bool Ok, string? Error) ReadReply(ReadOnlySpan<byte> reply)
     {
-        if (reply.Length == 0) return (false, null);
         try
         {
             // A reader, not a JsonDocument: disposing a document returns two pooled buffers, and the
             // second spills the shared ArrayPool (~0.27 ms of every ADD here; see InterfaceAddress.TryFormat).
-            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(reply));
+            var reader = new Utf8JsonReader(reply);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return (false, null);
             bool ok = false;
             string? error = null;

@@ -48,9 +48,10 @@ public sealed unsafe class UnixSocketExchange : IDisposable
         }
     }
 
-    /// <summary>The reply up to its first newline (or the end of the stream), trimmed.</summary>
+    /// <summary>The reply's bytes up to the end of the stream or the read that brought its first
+    /// newline (the line and any whitespace after it).</summary>
     /// <exception cref="UnixSocketException">The reply could not be read.</exception>
-    public string ReadReply()
+    public ReadOnlySpan<byte> ReadReply()
     {
         int fd = handle.Fd;
         var reply = new byte[MaxReply];
@@ -66,7 +67,7 @@ public sealed unsafe class UnixSocketExchange : IDisposable
                 length += (int)n;
             }
         }
-        return Encoding.UTF8.GetString(reply, 0, length).Trim();
+        return reply.AsSpan(0, length);
     }
 
     public void Dispose() => handle.Dispose();

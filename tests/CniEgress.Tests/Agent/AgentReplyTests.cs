@@ -1,3 +1,4 @@
+using System.Text;
 using CniEgress.CniPlugin.Agent;
 using Xunit;
 
@@ -14,7 +15,7 @@ public class AgentReplyTests
     [InlineData("""{"ok": "true"}""", false, null)]
     [InlineData("""{"ok": true, "error": 5}""", true, null)]
     public void Objects_are_read_by_their_ok_and_error(string reply, bool ok, string? error) =>
-        Assert.Equal((ok, error), AgentHandshake.ReadReply(reply));
+        Assert.Equal((ok, error), AgentHandshake.ReadReply(Encoding.UTF8.GetBytes(reply)));
 
     [Theory]
     [InlineData("")]
@@ -23,5 +24,5 @@ public class AgentReplyTests
     [InlineData("""{"ok": true""")]
     [InlineData("""{"ok": tru}""")]
     [InlineData("""{"ok": true}}""")]
-    public void Anything_else_is_no_answer(string reply) => Assert.Equal((false, (string?)null), AgentHandshake.ReadReply(reply));
+    public void Anything_else_is_no_answer(string reply) => Assert.Equal((false, (string?)null), AgentHandshake.ReadReply(Encoding.UTF8.GetBytes(reply)));
 }
