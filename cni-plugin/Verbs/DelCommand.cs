@@ -8,7 +8,7 @@ namespace CniEgress.CniPlugin.Verbs;
 /// <summary>DEL is best effort and idempotent (SPEC.md "DEL"): it succeeds with the netns gone
 /// or CNI_NETNS empty, without prevResult, twice, or after an ADD that never ran. It never needs
 /// the pod's namespace: deleting the host end removes the pair, its routes and neighbours.
-/// The kernel takes ~25 ms to delete a veth (RCU grace periods, mostly idle), so the link goes
+/// The kernel takes ~20 ms to delete a veth (it waits out an RCU grace period, idle), so the link goes
 /// on its own thread while this one releases the address and state; DEL returns when both are done.
 /// Releasing the address first is safe: an ADD that reuses it replaces the host route.</summary>
 public static class DelCommand

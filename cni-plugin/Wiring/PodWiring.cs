@@ -28,8 +28,13 @@ public sealed class PodWiring(RouteNetlinkClient host, RouteNetlinkClient pod, N
         bool ipv4 = attachment.Addresses.Any(a => !a.IsIPv6);
         bool ipv6 = attachment.Addresses.Any(a => a.IsIPv6);
         if (ipv4) HostSysctl.Write($"net/ipv4/conf/{attachment.HostName}/proxy_arp", "1");
+        host.DisableIpv6AddressGeneration(hostIndex);
         host.SetLinkUp(hostIndex);
-        if (ipv6) host.AddAddress(hostIndex, new InterfaceAddress(LinkAddresses.GatewayV6, 64), noDad: true);
+        if (ipv6)
+        {
+            host.AddAddress(hostIndex, InterfaceAddress.Host(LinkAddresses.GatewayV6), noDad: true);
+            host.AddRouteBesideOthers(new RouteSpec(LinkAddresses.LinkLocalPrefix, hostIndex));
+        }
         foreach (var address in attachment.Addresses)
         {
             host.AddPermanentNeighbour(hostIndex, address.Address, attachment.PodMac);

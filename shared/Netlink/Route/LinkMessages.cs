@@ -60,6 +60,22 @@ internal static class LinkMessages
         writer.EndMessage();
     }
 
+    /// <summary>RTM_NEWLINK with IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: none } }: the link
+    /// gets no IPv6 link-local address of its own when it comes up. It must be sent before the link
+    /// is up (the kernel generates the address on NETDEV_UP), and apart, as the kernel refuses
+    /// IFLA_AF_SPEC while creating a link and applies it after the flags when setting one.</summary>
+    public static void DisableIpv6AddressGeneration(NetlinkMessageWriter writer, uint sequence, int index)
+    {
+        writer.BeginMessage(RTM_NEWLINK, RequestAck, sequence);
+        writer.WriteHeader(new IfInfoMessage { Index = index });
+        writer.BeginNested(IFLA_AF_SPEC);
+        writer.BeginNested(AF_INET6);
+        writer.WriteAttribute(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+        writer.EndNested();
+        writer.EndNested();
+        writer.EndMessage();
+    }
+
     public static void DeleteLink(NetlinkMessageWriter writer, uint sequence, int index)
     {
         writer.BeginMessage(RTM_DELLINK, RequestAck, sequence);

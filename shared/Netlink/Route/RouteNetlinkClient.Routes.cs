@@ -10,6 +10,13 @@ public sealed partial class RouteNetlinkClient
         Execute("add route " + Describe(route), (writer, sequence) =>
             RouteMessages.NewRoute(writer, sequence, route, NetlinkMessageFlags.Create | NetlinkMessageFlags.Exclusive));
 
+    /// <summary>Adds the route beside any of the same destination and metric through other devices
+    /// (NLM_F_CREATE without EXCL or REPLACE), as the kernel adds every interface's fe80::/64.</summary>
+    /// <exception cref="NetlinkAlreadyExistsException">the same route through the same device is already in the table.</exception>
+    public void AddRouteBesideOthers(RouteSpec route) =>
+        Execute("add route " + Describe(route), (writer, sequence) =>
+            RouteMessages.NewRoute(writer, sequence, route, NetlinkMessageFlags.Create));
+
     /// <summary>Adds the route or replaces the one with the same destination (and metric) in the table.</summary>
     public void ReplaceRoute(RouteSpec route) =>
         Execute("replace route " + Describe(route), (writer, sequence) =>

@@ -67,6 +67,22 @@ public sealed partial class RouteNetlinkClient : IDisposable
     public void SetLinkUp(int index) =>
         Execute($"set link #{index} up", (writer, sequence) => LinkMessages.SetLinkUp(writer, sequence, index));
 
+    /// <summary>Keeps the kernel from giving the link an IPv6 link-local address when it comes up
+    /// (call it while the link is down). Nothing to do on a kernel without IPv6.</summary>
+    public void DisableIpv6AddressGeneration(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);
+        try
+        {
+            Execute($"disable IPv6 address generation on link #{index}",
+                (writer, sequence) => LinkMessages.DisableIpv6AddressGeneration(writer, sequence, index));
+        }
+        catch (NetlinkException e) when (e.Errno == Interop.Errno.EAFNOSUPPORT)
+        {
+            // Booted with ipv6.disable=1: no link gets IPv6 addresses at all.
+        }
+    }
+
     /// <summary>Deletes a link; for a veth this removes both ends, wherever the peer lives.</summary>
     /// <exception cref="NetlinkNotFoundException">no link has this index.</exception>
     public void DeleteLink(int index) =>

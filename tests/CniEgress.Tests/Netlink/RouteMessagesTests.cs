@@ -160,6 +160,18 @@ public class RouteMessagesTests
     }
 
     [Fact]
+    public void DisableIpv6AddressGeneration_sets_addr_gen_mode_none_inside_the_inet6_af_spec()
+    {
+        LinkMessages.DisableIpv6AddressGeneration(_writer, 4, 9);
+
+        AssertBytes("""
+            30 00 00 00  10 00  05 00  04 00 00 00  00 00 00 00
+            00 00 00 00  09 00 00 00  00 00 00 00  00 00 00 00
+            10 00 1a 80  0c 00 0a 80  05 00 08 00  01 00 00 00
+            """);
+    }
+
+    [Fact]
     public void DeleteLink_by_name_sends_the_name_and_no_index()
     {
         LinkMessages.DeleteLink(_writer, 7, "veth1");

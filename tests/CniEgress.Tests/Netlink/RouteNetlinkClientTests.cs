@@ -18,10 +18,8 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     [KernelFact]
     public void A_wired_pod_exchanges_ping_and_udp_with_the_host_over_IPv4_and_IPv6()
     {
-        Sandbox.RequirePrivateNetworkNamespace();
-        using var pod = TestNamespace.Create("rt");
-        using var host = RouteNetlinkClient.Open();
-        using var inPod = pod.Namespace.OpenRouteClient();
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
 
         var wiring = PodWiring.Wire(host, inPod, pod, TestNamespace.UniqueLinkName("veth"));
 
@@ -43,10 +41,8 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     [KernelFact]
     public void Wiring_reads_back_the_same_through_netlink_and_through_ip()
     {
-        Sandbox.RequirePrivateNetworkNamespace();
-        using var pod = TestNamespace.Create("rt");
-        using var host = RouteNetlinkClient.Open();
-        using var inPod = pod.Namespace.OpenRouteClient();
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
 
         var w = PodWiring.Wire(host, inPod, pod, TestNamespace.UniqueLinkName("veth"));
 
@@ -88,10 +84,8 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     [KernelFact]
     public void DeleteLink_removes_both_ends_and_a_second_delete_is_NotFound()
     {
-        Sandbox.RequirePrivateNetworkNamespace();
-        using var pod = TestNamespace.Create("rt");
-        using var host = RouteNetlinkClient.Open();
-        using var inPod = pod.Namespace.OpenRouteClient();
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
         string name = TestNamespace.UniqueLinkName("veth");
         int index = host.CreateVeth(name, "eth0", pod.Namespace, 1500);
         Assert.NotNull(inPod.FindLink("eth0"));
@@ -109,10 +103,8 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     [KernelFact]
     public void DeleteLink_by_name_removes_the_pair_and_says_false_when_it_is_gone()
     {
-        Sandbox.RequirePrivateNetworkNamespace();
-        using var pod = TestNamespace.Create("rt");
-        using var host = RouteNetlinkClient.Open();
-        using var inPod = pod.Namespace.OpenRouteClient();
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
         string name = TestNamespace.UniqueLinkName("veth");
         host.CreateVeth(name, "eth0", pod.Namespace, 1500);
 
@@ -126,10 +118,8 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     [KernelFact]
     public void Duplicates_are_AlreadyExists_and_missing_objects_are_NotFound()
     {
-        Sandbox.RequirePrivateNetworkNamespace();
-        using var pod = TestNamespace.Create("rt");
-        using var host = RouteNetlinkClient.Open();
-        using var inPod = pod.Namespace.OpenRouteClient();
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
         string name = TestNamespace.UniqueLinkName("veth");
         int index = host.CreateVeth(name, "eth0", pod.Namespace, 1500);
         int podIndex = inPod.FindLink("eth0")!.Index;
@@ -162,10 +152,8 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     [KernelFact]
     public void ReplaceRoute_and_AddPermanentNeighbour_overwrite_in_place()
     {
-        Sandbox.RequirePrivateNetworkNamespace();
-        using var pod = TestNamespace.Create("rt");
-        using var host = RouteNetlinkClient.Open();
-        using var inPod = pod.Namespace.OpenRouteClient();
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
         host.CreateVeth(TestNamespace.UniqueLinkName("veth"), "eth0", pod.Namespace, 1500);
         int eth0 = inPod.FindLink("eth0")!.Index;
         inPod.SetLinkUp(eth0);
@@ -181,6 +169,36 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
         Assert.Equal(IPAddress.Parse("192.0.2.2"), route.Gateway);
         var neighbours = Command.Json("ip", "-n", pod.Name, "-j", "neigh", "show", "dev", "eth0").AsArray();
         Assert.Equal("02:00:00:00:00:bb", (string)Assert.Single(neighbours)!["lladdr"]!);
+    }
+
+    [KernelFact]
+    public void A_link_told_not_to_generate_addresses_comes_up_without_IPv6_ones_and_its_routes_sit_beside_others()
+    {
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
+        int quiet = host.CreateVeth(TestNamespace.UniqueLinkName("veth"), "eth0", pod.Namespace, 1500);
+        int chatty = host.CreateVeth(TestNamespace.UniqueLinkName("veth"), "eth1", pod.Namespace, 1500);
+        // Peers up first: the kernel generates a link-local address when a link with carrier comes up.
+        inPod.SetLinkUp(inPod.FindLink("eth0")!.Index);
+        inPod.SetLinkUp(inPod.FindLink("eth1")!.Index);
+
+        host.DisableIpv6AddressGeneration(quiet);
+        host.SetLinkUp(quiet);
+        host.SetLinkUp(chatty);
+
+        Assert.Empty(host.ListAddresses(quiet));
+        Assert.Contains(host.ListAddresses(chatty), a => a.IsIPv6 && a.Address.IsIPv6LinkLocal);
+        // fe80::/64 with the same metric through two links: an exclusive add would refuse the second.
+        var linkLocal = IPNetwork.Parse("fe80::/64");
+        host.AddRouteBesideOthers(new RouteSpec(linkLocal, quiet));
+        host.AddRouteBesideOthers(new RouteSpec(linkLocal, chatty));
+        var throughBoth = host.ListRoutes(AddressFamily.InterNetworkV6).Where(r => r.Destination == linkLocal).Select(r => r.OutputInterface);
+        Assert.Contains(quiet, throughBoth);
+        Assert.Contains(chatty, throughBoth);
+        Assert.Throws<NetlinkAlreadyExistsException>(() => host.AddRouteBesideOthers(new RouteSpec(linkLocal, quiet)));
+        Assert.Throws<NetlinkNotFoundException>(() => host.DisableIpv6AddressGeneration(999_999));
+        host.DeleteLink(quiet);
+        host.DeleteLink(chatty);
     }
 
     [KernelFact]
@@ -200,6 +218,27 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
             // the real cost. Generous bound: a shared 2-core VM, and CI runs tests in parallel.
             if (round > 1) Assert.True(total < TimeSpan.FromMilliseconds(50), $"wiring took {total.TotalMilliseconds} ms");
             host.DeleteLink(wiring.HostIndex);
+        }
+    }
+
+    /// <summary>The sandbox's namespace plays the node and a fresh `ip netns` namespace the pod,
+    /// with an rtnetlink client in each.</summary>
+    private sealed class NodeAndPod : IDisposable
+    {
+        private readonly TestNamespace pod = TestNamespace.Create("rt");
+        private readonly RouteNetlinkClient host = RouteNetlinkClient.Open();
+        private readonly RouteNetlinkClient inPod;
+
+        public NodeAndPod() => inPod = pod.Namespace.OpenRouteClient();
+
+        public void Deconstruct(out TestNamespace pod, out RouteNetlinkClient host, out RouteNetlinkClient inPod) =>
+            (pod, host, inPod) = (this.pod, this.host, this.inPod);
+
+        public void Dispose()
+        {
+            inPod.Dispose();
+            host.Dispose();
+            pod.Dispose();
         }
     }
 

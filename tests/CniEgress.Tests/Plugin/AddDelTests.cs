@@ -79,6 +79,41 @@ public class AddDelTests
     }
 
     [KernelFact]
+    public void The_host_veth_has_fe80_1_as_its_only_IPv6_address_and_still_reaches_the_pods_link_local()
+    {
+        using var dualStackPod = new PodNamespace();
+        using var ipv4Pod = new PodNamespace();
+        // The pod's own link-local address is usable at once, so the ping below can come from it.
+        Assert.Equal(0, dualStackPod.Exec("sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0").ExitCode);
+        var dualStack = new TestNetwork(ipv4: true, ipv6: true);
+        var ipv4Only = new TestNetwork(ipv4: true, ipv6: false);
+        string dualStackId = Id(), ipv4Id = Id();
+        var a = dualStack.Add(dualStackPod, dualStackId);
+        Assert.True(a.ExitCode == 0, a.ToString());
+        var b = ipv4Only.Add(ipv4Pod, ipv4Id);
+        Assert.True(b.ExitCode == 0, b.ToString());
+        string dualStackHost = (string)a.Json["interfaces"]![0]!["name"]!, ipv4Host = (string)b.Json["interfaces"]![0]!["name"]!;
+
+        // IPv6 forwarding is on now: any shorter prefix, the kernel's own fe80::/64 address
+        // included, would join the anycast address fe80:: and make every DEL wait ~20 ms longer.
+        Assert.Equal("fe80::1/128", Ipv6Addresses(dualStackHost));
+        Assert.Equal("", Ipv6Addresses(ipv4Host));
+        Assert.Equal("1", Shell.Ok("sysctl", "-n", "net.ipv6.conf.all.forwarding").Trim());
+        foreach (string host in new[] { dualStackHost, ipv4Host })
+            Assert.Contains("addrgenmode none", Shell.Ok("ip", "-d", "link", "show", "dev", host), StringComparison.Ordinal);
+        // The echo comes from the pod's link-local address; the reply needs the host's fe80::/64 route.
+        var ping = dualStackPod.Exec("ping", "-6", "-c", "1", "-W", "3", "fe80::1%eth0");
+        Assert.True(ping.ExitCode == 0, ping.ToString());
+
+        Assert.Equal(0, dualStack.Del(dualStackId, dualStackPod.Path).ExitCode);
+        Assert.Equal(0, ipv4Only.Del(ipv4Id, ipv4Pod.Path).ExitCode);
+        Assert.DoesNotContain("fe80::/64 dev " + dualStackHost, HostLinks.Routes("-6"), StringComparison.Ordinal);
+    }
+
+    private static string Ipv6Addresses(string link) => string.Join(' ',
+        Shell.Ok("ip", "-6", "-o", "addr", "show", "dev", link).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]));
+
+    [KernelFact]
     public void Del_is_idempotent_and_needs_neither_netns_nor_prevResult_nor_a_prior_add()
     {
         var network = new TestNetwork();
