@@ -7,15 +7,18 @@
 #            against one pod wired once by the first CMD
 #   cpu:     per round, one ADD as in "add", its CPU time and page faults from perf stat (less
 #            exposed to this VM's scheduling noise than the wall time; the medians are of CPU time)
+#   del:     per round, one ADD as in "add" per CMD, 3 s for the pods to settle (the kernel's IPv6
+#            duplicate address detection is over), then each DEL, 0.3 s apart; IPv6 forwarding is
+#            on, as on a dual-stack node
 # Each CMD is a command line: "dist/cni-egress", or "env DOTNET_GCgen0size=0x200000 dist/cni-egress"
 # (compare that with "env dist/cni-egress": the exec of env is part of each call).
 # Prints the median and p10 over the rounds for each CMD.
 # Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu ROUNDS CMD...
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 version|add|check|cpu ROUNDS CMD..." >&2; exit 2; }
+[ $# -ge 3 ] || { echo "usage: $0 version|add|check|cpu|del ROUNDS CMD..." >&2; exit 2; }
 mode=$1 rounds=$2
 shift 2
-case $mode in version|add|check|cpu) ;; *) echo "mode must be version, add, check or cpu" >&2; exit 2 ;; esac
+case $mode in version|add|check|cpu|del) ;; *) echo "mode must be version, add, check, cpu or del" >&2; exit 2 ;; esac
 config=$(mktemp)
 results=$(mktemp -d)
 trap 'rm -rf "$config" "$results"' EXIT
@@ -31,9 +34,30 @@ if [ "$mode" = check ]; then
   mv "$config.check" "$config"
 fi
 
+[ "$mode" = del ] && sysctl -qw net.ipv6.conf.all.forwarding=1
+
 elapsed_ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.3f\n", (b - a) * 1000 / n }'; }
 
 for ((round = 0; round < rounds; round++)); do
+  if [ "$mode" = del ]; then
+    for ((c = 1; c <= $#; c++)); do
+      read -r -a cmd <<<"${!c}"
+      ip netns add "ab$c-$round"
+      CNI_COMMAND=ADD CNI_CONTAINERID=ab$c-$round CNI_NETNS=/run/netns/ab$c-$round "${cmd[@]}" < "$config" > /dev/null
+    done
+    sleep 3
+    for ((c = 1; c <= $#; c++)); do
+      read -r -a cmd <<<"${!c}"
+      t0=$EPOCHREALTIME
+      CNI_COMMAND=DEL CNI_CONTAINERID=ab$c-$round CNI_NETNS=/run/netns/ab$c-$round "${cmd[@]}" < "$config" > /dev/null
+      elapsed_ms "$t0" "$EPOCHREALTIME" 1 >> "$results/$c"
+      ip netns del "ab$c-$round"
+      # The kernel dismantles a deleted netns in the background, RCU barriers included, and a
+      # DEL meanwhile waits behind them: let it finish, or the second CMD of a round pays for the first.
+      sleep 0.3
+    done
+    continue
+  fi
   for ((c = 1; c <= $#; c++)); do
     read -r -a cmd <<<"${!c}"
     if [ "$mode" = check ]; then

@@ -23,6 +23,7 @@ public static class KernelVethDelete
                 times.Add(clock.Elapsed.TotalMilliseconds);
             }
             PluginLatencyBenchmark.Ok("ip", "netns", "del", pod);
+            Thread.Sleep(PluginLatencyBenchmark.NetnsTeardown);
         }
         return times;
     }

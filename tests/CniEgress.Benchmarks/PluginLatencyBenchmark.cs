@@ -11,6 +11,11 @@ public static class PluginLatencyBenchmark
     private sealed record Scenario(string Label, string Type, string IpamType, bool DualStack, bool WithAgent = false);
 
     private static readonly string Repo = Repository.Root;
+
+    /// <summary>The kernel dismantles a deleted netns in the background, RCU barriers included, and
+    /// a veth deletion meanwhile waits behind them: every run (and the kernel's own deletion below)
+    /// starts once the last run's netns is gone, so a DEL never pays for its predecessor's.</summary>
+    internal static readonly TimeSpan NetnsTeardown = TimeSpan.FromMilliseconds(300);
     private static readonly string PluginDirs = Path.Combine(Repo, "dist") + ":/usr/lib/cni";
 
     /// <param name="only">When set, only the scenarios whose label contains it run (for iterating on one figure).</param>
@@ -80,6 +85,7 @@ public static class PluginLatencyBenchmark
             add.Add(Time(() => Invoke(scenario.Type, "ADD", stdin, id, "/run/netns/" + pod)));
             del.Add(Time(() => Invoke(scenario.Type, "DEL", stdin, id, "/run/netns/" + pod)));
             Ok("ip", "netns", "del", pod);
+            Thread.Sleep(NetnsTeardown);
             if (i < 0) { add.RemoveAt(add.Count - 1); del.RemoveAt(del.Count - 1); }
         }
         return (add, del);
