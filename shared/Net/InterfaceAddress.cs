@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -37,9 +38,8 @@ public readonly record struct InterfaceAddress(IPAddress Address, int PrefixLeng
     public override string ToString()
     {
         Span<char> text = stackalloc char[64]; // the longest IPv6 address with a scope and "/128" fits
-        return TryFormat(text, out int length, default, null)
-            ? new string(text[..length])
-            : Address + "/" + PrefixLength.ToString(CultureInfo.InvariantCulture);
+        if (!TryFormat(text, out int length, default, null)) throw new UnreachableException("an address with its prefix took more than 64 characters");
+        return new string(text[..length]);
     }
 
     public string ToString(string? format, IFormatProvider? formatProvider) => ToString();
