@@ -13,6 +13,7 @@ internal static class Rtnl
 
     public const ushort IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINK = 5;
     public const ushort IFLA_LINKINFO = 18, IFLA_AF_SPEC = 26, IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29;
+    public const ushort IFLA_NUM_TX_QUEUES = 31, IFLA_NUM_RX_QUEUES = 32;
     public const ushort IFLA_INET6_ADDR_GEN_MODE = 8;
     public const byte IN6_ADDR_GEN_MODE_NONE = 1;
     public const ushort IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;

@@ -119,17 +119,21 @@ public class RouteMessagesTests
         LinkMessages.CreateVeth(_writer, 5, new VethRequest("veth1", "eth0", 42, 1500, null, null));
 
         AssertBytes("""
-            78 00 00 00  10 00  05 06  05 00 00 00  00 00 00 00
+            98 00 00 00  10 00  05 06  05 00 00 00  00 00 00 00
             00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00
             0a 00 03 00  76 65 74 68 31 00 00 00
             08 00 04 00  dc 05 00 00
-            44 00 12 80
+            08 00 1f 00  01 00 00 00
+            08 00 20 00  01 00 00 00
+            54 00 12 80
               09 00 01 00  76 65 74 68 00 00 00 00
-              34 00 02 80
-                30 00 01 80
+              44 00 02 80
+                40 00 01 80
                   00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00
                   09 00 03 00  65 74 68 30 00 00 00 00
                   08 00 04 00  dc 05 00 00
+                  08 00 1f 00  01 00 00 00
+                  08 00 20 00  01 00 00 00
                   08 00 1c 00  2a 00 00 00
             """);
     }
@@ -143,9 +147,11 @@ public class RouteMessagesTests
         LinkMessages.CreateVeth(_writer, 5, new VethRequest("veth1", "eth0", 42, 1500, hostMac, peerMac));
 
         byte[] bytes = _writer.WrittenSpan.ToArray();
-        Assert.Equal(120 + 24, bytes.Length);
+        Assert.Equal(120 + 24 + 32, bytes.Length);
         Assert.Contains("0a 00 01 00 02 00 00 00 00 01 00 00", Hex.Format(bytes));
         Assert.Contains("0a 00 01 00 02 00 00 00 00 02 00 00", Hex.Format(bytes));
+        // One TX and one RX queue for each end, so the kernel never has to cut them down.
+        Assert.Equal(2, CountOf(Hex.Format(bytes), "08 00 1f 00 01 00 00 00 08 00 20 00 01 00 00 00"));
     }
 
     [Fact]
@@ -203,6 +209,8 @@ public class RouteMessagesTests
     [InlineData("a b")]
     public void Invalid_interface_names_are_rejected(string name) =>
         Assert.Throws<ArgumentException>(() => LinkMessages.ValidateName(name, "name"));
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 
     private void AssertBytes(string expected) =>
         Assert.Equal(Hex.Format(Hex.Parse(expected)), Hex.Format(_writer.WrittenSpan));

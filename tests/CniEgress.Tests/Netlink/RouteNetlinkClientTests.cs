@@ -51,8 +51,11 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
         Assert.Equal(hostLink, host.FindLink(w.HostName));
         var podLink = inPod.FindLink("eth0")!;
         Assert.Equal((w.PodIndex, w.PodMac, 1400, "veth", (int?)w.HostIndex), (podLink.Index, podLink.Mac, podLink.Mtu, podLink.Kind, podLink.PeerIndex));
-        var ipLink = Command.Json("ip", "-n", pod.Name, "-j", "link", "show", "dev", "eth0")[0]!;
+        var ipLink = Command.Json("ip", "-n", pod.Name, "-d", "-j", "link", "show", "dev", "eth0")[0]!;
         Assert.Equal(1400, (int)ipLink["mtu"]!);
+        var hostDetails = Command.Json("ip", "-d", "-j", "link", "show", "dev", w.HostName)[0]!;
+        foreach (var end in new[] { ipLink, hostDetails })
+            Assert.Equal((1, 1), ((int)end["num_tx_queues"]!, (int)end["num_rx_queues"]!));
         Assert.Equal("02:00:00:00:" + w.PodMac.GetAddressBytes()[4].ToString("x2") + ":02", (string)ipLink["address"]!);
 
         var addresses = inPod.ListAddresses(w.PodIndex);
