@@ -13,7 +13,7 @@
 # Each CMD is a command line: "dist/cni-egress", or "env DOTNET_GCgen0size=0x200000 dist/cni-egress"
 # (compare that with "env dist/cni-egress": the exec of env is part of each call).
 # Prints the median and p10 over the rounds for each CMD.
-# Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu ROUNDS CMD...
+# Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu|del ROUNDS CMD...
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: $0 version|add|check|cpu|del ROUNDS CMD..." >&2; exit 2; }
 mode=$1 rounds=$2
