@@ -87,7 +87,7 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
                 // refused and the plugin fails with "try again later".
                 if (listener == null)
                 {
-                    listener = new AgentSocket(settings.SocketPath, changed.Raise, changed.Wake);
+                    listener = new AgentSocket(settings.SocketPath, changed.Raise, changed.Wake, new HostLinkDeleter(metrics, log));
                     log($"serving CNI ADDs and debug queries on {settings.SocketPath}");
                 }
                 if (!WaitForChange(changed, listener, source.Debounce, stop)) break;

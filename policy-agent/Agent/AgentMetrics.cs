@@ -9,7 +9,7 @@ public sealed class AgentMetrics
 {
     private readonly LatencyHistogram applyLatency = new("egress_agent_apply_seconds", "time from reading a change to the kernel holding it (the sync itself)");
     private readonly LatencyHistogram eventLatency = new("egress_agent_event_to_enforced_seconds", "time from a source reporting a change (watch event, file event, CNI ADD) to the kernel holding it");
-    private long fullSyncs, incrementalUpdates, driftRepairs, stoppedFlows, announcements, manifestProblems;
+    private long fullSyncs, incrementalUpdates, driftRepairs, stoppedFlows, announcements, hostLinkDeletions, manifestProblems;
     private long policies, isolatedPods, ingressIsolatedPods, localPods, classes, unreachableNodes;
     private long ready, heartbeatTicks = Environment.TickCount64, sourceErrors;
     private volatile string? unreachable;
@@ -48,6 +48,7 @@ public sealed class AgentMetrics
     public void DriftRepaired() => Interlocked.Increment(ref driftRepairs);
     public void FlowsStopped(int count) => Interlocked.Add(ref stoppedFlows, count);
     public void Announced(int count) => Interlocked.Add(ref announcements, count);
+    public void HostLinkDeleted() => Interlocked.Increment(ref hostLinkDeletions);
     public void ManifestProblems(int count) => Interlocked.Exchange(ref manifestProblems, count);
     public void UnreachableNodes(int count) => Interlocked.Exchange(ref unreachableNodes, count);
 
@@ -72,6 +73,7 @@ public sealed class AgentMetrics
         ["driftRepairs"] = Interlocked.Read(ref driftRepairs),
         ["stoppedFlows"] = Interlocked.Read(ref stoppedFlows),
         ["announcements"] = Interlocked.Read(ref announcements),
+        ["hostLinkDeletions"] = Interlocked.Read(ref hostLinkDeletions),
         ["manifestProblems"] = Interlocked.Read(ref manifestProblems),
         ["sourceErrors"] = Interlocked.Read(ref sourceErrors),
     };
@@ -95,6 +97,7 @@ public sealed class AgentMetrics
         Counter(text, "egress_agent_drift_repairs_total", "times the table was found changed by someone else and rewritten", Interlocked.Read(ref driftRepairs));
         Counter(text, "egress_agent_stopped_flows_total", "established connections stopped because a policy tightened", Interlocked.Read(ref stoppedFlows));
         Counter(text, "egress_agent_cni_announcements_total", "CNI ADDs served on the agent socket", Interlocked.Read(ref announcements));
+        Counter(text, "egress_agent_host_link_deletions_total", "pod host veths deleted for CNI DELs on the agent socket", Interlocked.Read(ref hostLinkDeletions));
         Gauge(text, "egress_agent_manifest_problems", "manifest documents skipped in the last reading", Interlocked.Read(ref manifestProblems));
         var memory = GC.GetGCMemoryInfo();
         Gauge(text, "egress_agent_gc_heap_bytes", "managed heap after the last collection", memory.HeapSizeBytes);

@@ -7,9 +7,11 @@ namespace CniEgress.PolicyAgent.Agent;
 
 /// <summary>The agent's local socket (root only). The CNI plugin's ADD announces its attachment
 /// (`{"containerId", "ifName"}`) and waits for `{"ok": true}`, sent only once the pod's policy is
-/// in the kernel; the debug CLI asks questions (`{"command": "status" | "explain" | "ruleset"}`)
-/// and gets one JSON document back. Requests are handed to the main loop, which answers them
-/// between changes from the state it holds; this class only talks.</summary>
+/// in the kernel; its DEL may ask for the pod's host veth to be deleted (`{"deleteLink": name}`,
+/// answered the same way by <see cref="HostLinkDeleter"/> on a thread of its own); the debug CLI
+/// asks questions (`{"command": "status" | "explain" | "ruleset"}`) and gets one JSON document
+/// back. Announcements and questions are handed to the main loop, which answers them between
+/// changes from the state it holds; this class only talks.</summary>
 public sealed class AgentSocket : IDisposable
 {
     private readonly Socket socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -17,6 +19,7 @@ public sealed class AgentSocket : IDisposable
     private readonly BlockingCollection<Query> queries = [];
     private readonly Action signal;
     private readonly Action wake;
+    private readonly HostLinkDeleter deleter;
     private readonly Thread acceptor;
     private volatile bool stopping;
 
@@ -31,13 +34,16 @@ public sealed class AgentSocket : IDisposable
         /// <summary>Since the request was read.</summary>
         public TimeSpan Waited => System.Diagnostics.Stopwatch.GetElapsedTime(received);
 
-        public void Reply(string? error)
-        {
-            var reply = error == null ? new JsonObject { ["ok"] = true } : new JsonObject { ["ok"] = false, ["error"] = error };
-            try { client.Send(Encoding.UTF8.GetBytes(reply.ToJsonString() + "\n")); }
-            catch (SocketException) { } // the plugin gave up waiting
-            finally { client.Dispose(); }
-        }
+        public void Reply(string? error) => ReplyToPlugin(client, error);
+    }
+
+    /// <summary>`{"ok": true}`, or `{"ok": false, "error": ...}`, and the connection closed.</summary>
+    private static void ReplyToPlugin(Socket client, string? error)
+    {
+        var reply = error == null ? new JsonObject { ["ok"] = true } : new JsonObject { ["ok"] = false, ["error"] = error };
+        try { client.Send(Encoding.UTF8.GetBytes(reply.ToJsonString() + "\n")); }
+        catch (SocketException) { } // the plugin gave up waiting
+        finally { client.Dispose(); }
     }
 
     /// <summary>One question of the debug CLI.</summary>
@@ -59,10 +65,11 @@ public sealed class AgentSocket : IDisposable
 
     /// <param name="signal">An announcement: a change to read.</param>
     /// <param name="wake">A question: the loop should answer, nothing changed.</param>
-    public AgentSocket(string path, Action signal, Action wake)
+    public AgentSocket(string path, Action signal, Action wake, HostLinkDeleter deleter)
     {
         this.signal = signal;
         this.wake = wake;
+        this.deleter = deleter;
         File.Delete(path); // a socket file left by a previous agent
         socket.Bind(new UnixDomainSocketEndPoint(path));
         if (OperatingSystem.IsLinux()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite); // root only
@@ -135,11 +142,17 @@ public sealed class AgentSocket : IDisposable
                 wake();
                 return;
             }
+            if (request?["deleteLink"] is JsonValue link && link.TryGetValue(out string? linkName))
+            {
+                // Each deletion waits on its own thread: the kernel's request sleeps ~20 ms.
+                new Thread(() => ReplyToPlugin(client, deleter.Delete(linkName))) { IsBackground = true, Name = "host-link-deletion" }.Start();
+                return;
+            }
             string? containerId = (string?)request?["containerId"], ifName = (string?)request?["ifName"];
             var announcement = new Announcement(containerId ?? "", ifName ?? "", client);
             if (string.IsNullOrEmpty(containerId) || string.IsNullOrEmpty(ifName))
             {
-                announcement.Reply("a request is {\"containerId\": ..., \"ifName\": ...}");
+                announcement.Reply("a request is {\"containerId\": ..., \"ifName\": ...} or {\"deleteLink\": ...}");
                 return;
             }
             queue.Add(announcement);

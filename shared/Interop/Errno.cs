@@ -14,6 +14,7 @@ internal static class Errno
     public static int EINTR => LibC.EINTR;
     public static int EAGAIN => LibC.EAGAIN;
     public static int EAFNOSUPPORT => LibC.EAFNOSUPPORT;
+    public static int ETIMEDOUT => LibC.ETIMEDOUT;
     public static int ENOTTY => 25;
     public static int EINVAL => 22;
     public static int EMSGSIZE => 90;

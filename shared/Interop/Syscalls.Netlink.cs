@@ -6,6 +6,7 @@ namespace CniEgress.Interop;
 internal static unsafe partial class Syscalls
 {
     // <linux/netlink.h> socket options (level SOL_NETLINK).
+    public const int NETLINK_ADD_MEMBERSHIP = 1;
     public const int NETLINK_CAP_ACK = 10;
     public const int NETLINK_EXT_ACK = 11;
     public const int NETLINK_GET_STRICT_CHK = 12;
@@ -16,6 +17,25 @@ internal static unsafe partial class Syscalls
         int fd = LibC.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, protocol);
         errno = fd < 0 ? Errno.Last : 0;
         return fd;
+    }
+
+    /// <summary>struct sockaddr_nl.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct NetlinkAddress
+    {
+        public ushort Family;
+        public ushort Pad;
+        public uint PortId;
+        public uint Groups;
+    }
+
+    /// <summary>bind(2) to a port id the kernel picks; 0 or errno. A socket that only sends requests
+    /// gets one on its first send, but one that only listens needs it: the kernel's notifications
+    /// skip sockets whose port id is still 0.</summary>
+    public static int BindNetlinkSocket(int fd)
+    {
+        var address = new NetlinkAddress { Family = (ushort)LibC.AF_NETLINK };
+        return LibC.bind(fd, (sockaddr*)&address, (uint)sizeof(NetlinkAddress)) == 0 ? 0 : Errno.Last;
     }
 
     public static int SetNetlinkOption(int fd, int option, int value) =>

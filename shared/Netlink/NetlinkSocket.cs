@@ -19,6 +19,8 @@ public sealed class NetlinkSocket : IDisposable
     private readonly FileDescriptorHandle _handle;
     private readonly byte[] _receiveBuffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
     private uint _sequence = (uint)Environment.TickCount;
+    private TimeSpan _receiveTimeout = ReplyTimeout;
+    private bool _bound;
 
     private NetlinkSocket(FileDescriptorHandle handle, NetlinkProtocol protocol)
     {
@@ -47,6 +49,29 @@ public sealed class NetlinkSocket : IDisposable
             throw NetlinkException.FromErrno("set netlink receive timeout", timeoutErrno);
         }
         return new NetlinkSocket(handle, protocol);
+    }
+
+    /// <summary>Subscribes to a multicast group (an rtnetlink RTNLGRP_*, say): the kernel's
+    /// notifications for it then arrive through <see cref="TryReceive"/>.</summary>
+    public void JoinGroup(int group)
+    {
+        if (!_bound)
+        {
+            int bindErrno = Syscalls.BindNetlinkSocket(_handle.Fd);
+            if (bindErrno != 0) throw NetlinkException.FromErrno("bind netlink socket", bindErrno);
+            _bound = true;
+        }
+        int errno = Syscalls.SetNetlinkOption(_handle.Fd, Syscalls.NETLINK_ADD_MEMBERSHIP, group);
+        if (errno != 0) throw NetlinkException.FromErrno($"join netlink group {group}", errno);
+    }
+
+    /// <summary>How long a receive waits (10 s unless set): a subscriber that also watches
+    /// something else waits in short slices.</summary>
+    public void SetReceiveTimeout(TimeSpan timeout)
+    {
+        int errno = Syscalls.SetReceiveTimeout(_handle.Fd, timeout);
+        if (errno != 0) throw NetlinkException.FromErrno("set netlink receive timeout", errno);
+        _receiveTimeout = timeout;
     }
 
     /// <summary>The next sequence number to stamp on a request (never 0).</summary>
@@ -205,7 +230,7 @@ public sealed class NetlinkSocket : IDisposable
         {
             int received = Syscalls.Receive(_handle.Fd, _receiveBuffer, out int errno);
             if (received < 0 && errno == Errno.EAGAIN)
-                throw new NetlinkException($"{operation} (receive)", errno, $"no kernel reply within {ReplyTimeout.TotalSeconds:0} s");
+                throw new NetlinkException($"{operation} (receive)", errno, $"no kernel reply within {_receiveTimeout.TotalSeconds:0.###} s");
             if (received < 0) throw NetlinkException.FromErrno($"{operation} (receive)", errno);
             if (received > _receiveBuffer.Length)
                 throw new NetlinkException($"{operation} (receive)", Errno.EMSGSIZE, $"reply of {received} bytes exceeds the {_receiveBuffer.Length}-byte buffer");

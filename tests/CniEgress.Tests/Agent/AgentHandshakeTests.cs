@@ -49,13 +49,9 @@ public class AgentHandshakeTests(ITestOutputHelper output)
     public void Pods_that_send_the_instant_ADD_returns_leak_nothing_over_200_starts()
     {
         using var node = new PolicyNode();
-        string folder = Path.Combine(node.StateDir, "manifests");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Manifests);
         // The external host counts every UDP datagram that reaches it on port 9999.
         node.CountUdpAtExternal(9999);
-        using var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
-        Assert.True(agent.WaitUntilServing(TimeSpan.FromSeconds(30)), agent.Log);
+        using var agent = ServingAgent(node);
 
         // Control: a pod of a namespace without policies does get through.
         var control = node.AddPod("open", "control", policyAgent: "required");
@@ -89,6 +85,65 @@ public class AgentHandshakeTests(ITestOutputHelper output)
                 pod.Dispose();
             }
         }
+    }
+
+    [KernelFact]
+    public void DEL_has_a_serving_agent_delete_the_host_veth_and_deletes_it_itself_when_there_is_none()
+    {
+        using var node = new PolicyNode();
+        var withAgent = node.AddPod("open", "with-agent");
+        var withoutAgent = node.AddPod("open", "without-agent");
+
+        using (var agent = ServingAgent(node))
+        {
+            var del = node.RunPlugin("DEL", withAgent.Netns, "open", "with-agent", policyAgent: "required");
+            Assert.True(del.ExitCode == 0, del.Stdout + del.Stderr + "\n" + agent.Log);
+            AssertUnwired(node, withAgent);
+            Assert.Contains("egress_agent_host_link_deletions_total 1\n", node.AgentStatus("/metrics"), StringComparison.Ordinal);
+        }
+
+        // The agent is gone: DEL deletes the veth itself, "required" or not.
+        var alone = node.RunPlugin("DEL", withoutAgent.Netns, "open", "without-agent", policyAgent: "required");
+        Assert.True(alone.ExitCode == 0, alone.Stdout + alone.Stderr);
+        AssertUnwired(node, withoutAgent);
+    }
+
+    [KernelFact]
+    public void Forty_concurrent_DELs_through_the_agent_leave_no_link_behind()
+    {
+        using var node = new PolicyNode();
+        var pods = Enumerable.Range(0, 40).Select(i => node.AddPod("open", "p" + i.ToString(CultureInfo.InvariantCulture))).ToList();
+        using var agent = ServingAgent(node);
+
+        var dels = new Processes.ProcessRunner.Outcome[pods.Count];
+        Plugin.ConcurrencyTests.AllAtOnce(pods.Count, i => dels[i] = node.RunPlugin("DEL", pods[i].Netns, "open", "p" + i.ToString(CultureInfo.InvariantCulture), policyAgent: "required"));
+
+        Assert.All(dels, d => Assert.True(d.ExitCode == 0, d.Stdout + d.Stderr));
+        Assert.DoesNotContain("ceg", node.Node.Exec("ip", "-o", "link").Stdout, StringComparison.Ordinal);
+        foreach (var pod in pods) AssertUnwired(node, pod);
+        Assert.Contains("egress_agent_host_link_deletions_total 40\n", node.AgentStatus("/metrics"), StringComparison.Ordinal);
+    }
+
+    /// <summary>The agent on <see cref="Manifests"/>, serving its socket.</summary>
+    private static AgentProcess ServingAgent(PolicyNode node)
+    {
+        string folder = Path.Combine(node.StateDir, "manifests");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "cluster.yaml"), Manifests);
+        var agent = AgentProcess.Start(node.Node, "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir);
+        if (agent.WaitUntilServing(TimeSpan.FromSeconds(30))) return agent;
+        string log = agent.Log;
+        agent.Dispose();
+        throw new Xunit.Sdk.XunitException("the agent did not start serving: " + log);
+    }
+
+    /// <summary>What a DEL leaves must be nothing: no host veth, pod end or host route.</summary>
+    private static void AssertUnwired(PolicyNode node, PolicyNode.Pod pod)
+    {
+        Assert.DoesNotContain(pod.HostInterface, node.Node.Exec("ip", "-o", "link").Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("eth0", pod.Netns.Exec("ip", "-o", "link").Stdout, StringComparison.Ordinal);
+        Assert.Equal("", node.Node.Exec("ip", "route", "show", pod.V4).Stdout.Trim());
+        Assert.Equal("", node.Node.Exec("ip", "-6", "route", "show", pod.V6).Stdout.Trim());
     }
 
     private static void Send(PodNamespace pod) =>

@@ -119,6 +119,25 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void LinkRemoval_returns_at_the_kernels_announcement_with_both_ends_and_their_routes_gone()
+    {
+        using var node = new NodeAndPod();
+        var (pod, host, inPod) = node;
+        var w = PodWiring.Wire(host, inPod, pod, TestNamespace.UniqueLinkName("veth"));
+        Assert.Contains(host.ListRoutes(AddressFamily.InterNetwork), r => r.OutputInterface == w.HostIndex);
+
+        // Announced: the wait ended at the kernel's notification, not at the end of its request.
+        Assert.Equal(LinkRemoval.Outcome.Announced, LinkRemoval.Delete(w.HostName, TimeSpan.FromSeconds(5)));
+
+        Assert.Null(host.FindLink(w.HostName));
+        Assert.Null(inPod.FindLink("eth0"));
+        Assert.DoesNotContain(host.ListRoutes(AddressFamily.InterNetwork), r => r.OutputInterface == w.HostIndex);
+        Assert.DoesNotContain(host.ListRoutes(AddressFamily.InterNetworkV6), r => r.OutputInterface == w.HostIndex);
+        Assert.DoesNotContain(w.HostName, Command.Run("ip", "-o", "link"), StringComparison.Ordinal);
+        Assert.Equal(LinkRemoval.Outcome.NoSuchLink, LinkRemoval.Delete(w.HostName, TimeSpan.FromSeconds(5)));
+    }
+
+    [KernelFact]
     public void Duplicates_are_AlreadyExists_and_missing_objects_are_NotFound()
     {
         using var node = new NodeAndPod();

@@ -36,7 +36,7 @@ public class ConcurrencyTests
     }
 
     /// <summary>One thread per call, released together: the thread pool would start them a few at a time.</summary>
-    private static void AllAtOnce(int count, Action<int> action)
+    internal static void AllAtOnce(int count, Action<int> action)
     {
         using var start = new ManualResetEventSlim();
         var threads = Enumerable.Range(0, count).Select(i => new Thread(() => { start.Wait(); action(i); })).ToList();
