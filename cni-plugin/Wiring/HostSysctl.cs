@@ -1,3 +1,6 @@
+using System.Text;
+using CniEgress.Files;
+
 namespace CniEgress.CniPlugin.Wiring;
 
 /// <summary>Sysctls of the host (our own) network namespace, read before written so the common
@@ -11,11 +14,11 @@ public static class HostSysctl
     }
 
     public static void Write(string relativePath, string value) =>
-        File.WriteAllText(Path.Combine("/proc/sys", relativePath), value);
+        SmallFile.Write(Path.Combine("/proc/sys", relativePath), Encoding.ASCII.GetBytes(value));
 
     private static void Ensure(string relativePath, string value)
     {
         string path = Path.Combine("/proc/sys", relativePath);
-        if (File.ReadAllText(path).Trim() != value) File.WriteAllText(path, value);
+        if (Encoding.ASCII.GetString(SmallFile.TryReadAll(path) ?? []).Trim() != value) Write(relativePath, value);
     }
 }

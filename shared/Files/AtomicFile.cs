@@ -9,9 +9,8 @@ public static class AtomicFile
         string temp = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
         try
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
-                stream.Write(content);
-            File.Move(temp, path, overwrite: true);
+            SmallFile.Write(temp, content);
+            SmallFile.Rename(temp, path);
         }
         catch
         {

@@ -1,36 +1,31 @@
+using CniEgress.Interop;
+
 namespace CniEgress.Files;
 
-/// <summary>An exclusive lock on a lock file, held until disposed. On Linux, .NET opens a file
-/// with FileShare.None under flock(LOCK_EX|LOCK_NB); flock locks belong to the open file
-/// description and die with the process, so a killed plugin never leaves one behind.</summary>
+/// <summary>An exclusive lock on a lock file, held until disposed: flock(LOCK_EX), which belongs
+/// to the open file description and dies with the process, so a killed plugin never leaves one
+/// behind.</summary>
 public sealed class FileLock : IDisposable
 {
-    private readonly FileStream stream;
+    private readonly FileDescriptorHandle handle;
 
-    private FileLock(FileStream stream) => this.stream = stream;
+    private FileLock(FileDescriptorHandle handle) => this.handle = handle;
 
     /// <summary>Waits at most <paramref name="timeout"/>; throws TimeoutException after that.</summary>
+    /// <exception cref="IOException">the lock file cannot be opened (its folder is missing, say).</exception>
     public static FileLock Acquire(string path, TimeSpan timeout)
     {
         long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         int delayMs = 1;
         while (true)
         {
-            try
-            {
-                return new FileLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1));
-            }
-            catch (IOException) when (File.Exists(path) && Environment.TickCount64 < deadline)
-            {
-                Thread.Sleep(delayMs);
-                delayMs = Math.Min(delayMs * 2, 10);
-            }
-            catch (IOException e) when (File.Exists(path))
-            {
-                throw new TimeoutException($"lock {path} is still held after {timeout.TotalSeconds:0.#}s", e);
-            }
+            if (SmallFile.TryLock(path) is { } handle) return new FileLock(handle);
+            if (Environment.TickCount64 >= deadline)
+                throw new TimeoutException($"lock {path} is still held after {timeout.TotalSeconds:0.#}s");
+            Thread.Sleep(delayMs);
+            delayMs = Math.Min(delayMs * 2, 10);
         }
     }
 
-    public void Dispose() => stream.Dispose(); // closing the last fd releases the lock
+    public void Dispose() => handle.Dispose(); // closing the last fd releases the lock
 }

@@ -47,10 +47,9 @@ public sealed class AttachmentStore
     /// <summary>One record file by its path (as <see cref="List"/> finds them); null when unreadable or gone.</summary>
     public static AttachmentRecord? TryLoad(string path)
     {
-        if (!File.Exists(path)) return null;
         try
         {
-            return AttachmentRecordJson.Parse(File.ReadAllBytes(path));
+            return Files.SmallFile.TryReadAll(path) is { } bytes ? AttachmentRecordJson.Parse(bytes) : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

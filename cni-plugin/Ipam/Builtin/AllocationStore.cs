@@ -119,11 +119,9 @@ public sealed class AllocationStore(string directory)
     /// cost a CNI call more in page faults than the read itself.</summary>
     private static string? ReadSmallFile(string path)
     {
-        // A missing file is the common case on a first ADD; an exception would cost more than the stat.
-        if (!File.Exists(path)) return null;
         try
         {
-            return Encoding.UTF8.GetString(File.ReadAllBytes(path));
+            return SmallFile.TryReadAll(path) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

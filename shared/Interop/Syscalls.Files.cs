@@ -1,0 +1,103 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Tmds.Linux;
+
+namespace CniEgress.Interop;
+
+internal static unsafe partial class Syscalls
+{
+    // <sys/file.h>
+    public const int LOCK_EX = 2, LOCK_NB = 4;
+
+    /// <summary>open(path, flags | O_CLOEXEC, 0644); the fd or -1 with <paramref name="errno"/>.</summary>
+    public static int OpenFile(string path, int flags, out int errno)
+    {
+        Span<byte> bytes = stackalloc byte[PathBufferSize(path)];
+        fixed (byte* p = NullTerminated(path, bytes))
+        {
+            int fd = LibC.open(p, flags | LibC.O_CLOEXEC, 0x1a4);
+            errno = fd < 0 ? Errno.Last : 0;
+            return fd;
+        }
+    }
+
+    public static int ReadOnly => LibC.O_RDONLY;
+    public static int CreateOrTruncateForWriting => LibC.O_WRONLY | LibC.O_CREAT | LibC.O_TRUNC;
+    public static int CreateForLocking => LibC.O_RDWR | LibC.O_CREAT;
+
+    /// <summary>Reads to end of file; the byte count or -1 with <paramref name="errno"/>.</summary>
+    public static int ReadToEnd(int fd, ref byte[] buffer, out int errno)
+    {
+        int length = 0;
+        while (true)
+        {
+            if (length == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+            long n;
+            fixed (byte* p = buffer) n = LibC.read(fd, p + length, buffer.Length - length);
+            if (n < 0 && Errno.Last == Errno.EINTR) continue;
+            if (n < 0)
+            {
+                errno = Errno.Last;
+                return -1;
+            }
+            if (n == 0)
+            {
+                errno = 0;
+                return length;
+            }
+            length += (int)n;
+        }
+    }
+
+    /// <summary>Writes all of <paramref name="data"/>; 0 or errno.</summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            for (int written = 0; written < data.Length;)
+            {
+                long n = LibC.write(fd, p + written, data.Length - written);
+                if (n < 0 && Errno.Last == Errno.EINTR) continue;
+                if (n < 0) return Errno.Last;
+                written += (int)n;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>flock(2); 0 or errno (EWOULDBLOCK when LOCK_NB and someone else holds it).</summary>
+    public static int Flock(int fd, int operation) => flock(fd, operation) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>rename(2); 0 or errno.</summary>
+    public static int Rename(string from, string to)
+    {
+        Span<byte> fromBytes = stackalloc byte[PathBufferSize(from)];
+        Span<byte> toBytes = stackalloc byte[PathBufferSize(to)];
+        fixed (byte* f = NullTerminated(from, fromBytes))
+        fixed (byte* t = NullTerminated(to, toBytes))
+            return rename(f, t) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    public static int WouldBlock => LibC.EWOULDBLOCK;
+
+    private static int PathBufferSize(string path)
+    {
+        int size = Encoding.UTF8.GetByteCount(path) + 1;
+        if (size > 4096) throw new IOException($"path too long: {path}");
+        return size;
+    }
+
+    private static Span<byte> NullTerminated(string path, Span<byte> buffer)
+    {
+        int length = Encoding.UTF8.GetBytes(path, buffer);
+        buffer[length] = 0;
+        return buffer;
+    }
+
+    // Not in Tmds.LibC; bound at link time like its calls (DirectPInvoke of libc.so.6 in the plugin).
+    [LibraryImport("libc.so.6", SetLastError = true)]
+    private static partial int flock(int fd, int operation);
+
+    [LibraryImport("libc.so.6", SetLastError = true)]
+    private static partial int rename(byte* oldPath, byte* newPath);
+}
