@@ -59,9 +59,34 @@ public static class PluginLatencyBenchmark
         Console.WriteLine($"DEL median with the agent deleting the veth, minus kernel veth deletion: {F(medians[WithAgentLabel].Del - Percentile(kernelDelete, 50))} (target <= 2 ms)");
         Console.WriteLine();
         Console.WriteLine("Process start floor, same harness (median of exec + wait, no kernel work):");
-        foreach (var (label, binary) in new[] { ("/bin/true", "/bin/true"), ("ptp VERSION", "/usr/lib/cni/ptp"), ("cni-egress VERSION", Path.Combine(Repo, "dist", "cni-egress")) })
+        var floors = new[] { ("/bin/true", "/bin/true"), ("ptp VERSION", "/usr/lib/cni/ptp"), ("cni-egress VERSION", Path.Combine(Repo, "dist", "cni-egress")) };
+        foreach (var (label, binary) in floors)
             Console.WriteLine($"- {label}: {F(Percentile(StartFloor(binary, runs), 50))}");
+        Console.WriteLine();
+        Console.WriteLine($"The same with {BusyNodeMounts} more mounts (a busy node: every pod adds its netns, shm, rootfs and volume mounts; .NET's runtime reads /proc/self/mountinfo twice at start):");
+        using (BusyNode())
+        {
+            foreach (var (label, binary) in floors)
+                Console.WriteLine($"- {label}: {F(Percentile(StartFloor(binary, runs), 50))}");
+        }
         return 0;
+    }
+
+    private const int BusyNodeMounts = 500;
+
+    /// <summary>Mounts <see cref="BusyNodeMounts"/> small tmpfs in the sandbox's private mount
+    /// namespace, and unmounts them when disposed.</summary>
+    private static Mounts BusyNode()
+    {
+        const string root = "/run/cni-egress-bench/mounts";
+        Ok("bash", "-c", $"for i in $(seq 1 {BusyNodeMounts}); do mkdir -p {root}/$i && mount -t tmpfs -o size=4k busy {root}/$i || exit 1; done");
+        return new Mounts(root);
+    }
+
+    private sealed class Mounts(string root) : IDisposable
+    {
+        public void Dispose() =>
+            Ok("bash", "-c", $"for i in $(seq 1 {BusyNodeMounts}); do umount {root}/$i 2>/dev/null; done; rm -rf {root}");
     }
 
     private static (List<double> Add, List<double> Del) Measure(Scenario scenario, int runs, int index)
