@@ -109,6 +109,32 @@ public class AgentHandshakeTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void DEL_deletes_the_veth_itself_when_the_agent_hangs_up_without_an_answer()
+    {
+        using var node = new PolicyNode();
+        var pod = node.AddPod("open", "p");
+        // Something listens on the agent's socket, reads the request and closes: no answer.
+        using var mute = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        mute.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(node.StateDir, "agent.sock")));
+        mute.Listen(1);
+        string? request = null;
+        var listener = new Thread(() =>
+        {
+            using var client = mute.Accept();
+            var buffer = new byte[512];
+            request = System.Text.Encoding.ASCII.GetString(buffer, 0, client.Receive(buffer));
+        }) { IsBackground = true };
+        listener.Start();
+
+        var del = node.RunPlugin("DEL", pod.Netns, "open", "p", policyAgent: "required");
+
+        Assert.True(del.ExitCode == 0, del.Stdout + del.Stderr);
+        Assert.True(listener.Join(TimeSpan.FromSeconds(5)), "the plugin never connected");
+        Assert.Equal($"{{\"deleteLink\":\"{pod.HostInterface}\"}}\n", request);
+        AssertUnwired(node, pod);
+    }
+
+    [KernelFact]
     public void Forty_concurrent_DELs_through_the_agent_leave_no_link_behind()
     {
         using var node = new PolicyNode();
