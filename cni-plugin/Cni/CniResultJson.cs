@@ -118,11 +118,10 @@ public static class CniResultJson
     {
         if (JsonMembers.Get(json, key) is not { } array) yield break;
         if (array.ValueKind != JsonValueKind.Array) throw Decode($"{where}.{key} must be an array");
-        int i = 0;
-        foreach (var item in array.EnumerateArray())
+        foreach (var (item, i) in JsonMembers.Indexed(array))
         {
             if (item.ValueKind != JsonValueKind.Object) throw Decode($"{where}.{key}[{i}] must be an object");
-            yield return (item, i++);
+            yield return (item, i);
         }
     }
 

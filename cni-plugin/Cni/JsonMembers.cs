@@ -20,4 +20,11 @@ public static class JsonMembers
 
     public static int? WholeNumber(JsonElement json, string key) =>
         Get(json, key) is { ValueKind: JsonValueKind.Number } value && value.TryGetInt32(out int number) ? number : null;
+
+    /// <summary>An array's items with their positions, for errors that say which item ("ipam.ranges[1][0]").</summary>
+    public static IEnumerable<(JsonElement Item, int Index)> Indexed(JsonElement array)
+    {
+        int index = 0;
+        foreach (var item in array.EnumerateArray()) yield return (item, index++);
+    }
 }

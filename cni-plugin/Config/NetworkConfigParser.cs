@@ -122,14 +122,12 @@ public static class NetworkConfigParser
         if (JsonMembers.Get(raw, key) is not { } array) return [];
         if (array.ValueKind != JsonValueKind.Array) throw Invalid($"{key} must be an array of CIDRs");
         var result = new List<IPNetwork>();
-        int i = 0;
-        foreach (var item in array.EnumerateArray())
+        foreach (var (item, i) in JsonMembers.Indexed(array))
         {
             string? text = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
             if (!Cidr.TryParseStrict(text, out var network))
                 throw Invalid($"{key}[{i}] {item.GetRawText()} is not a CIDR with its host bits zero (like 10.244.0.0/16)");
             result.Add(network);
-            i++;
         }
         return result;
     }
@@ -140,12 +138,10 @@ public static class NetworkConfigParser
         if (JsonMembers.Get(raw, Key) is not { } array) return null;
         if (array.ValueKind != JsonValueKind.Array) throw Invalid($"{Key} must be an array");
         var result = new List<AttachmentKey>();
-        int i = 0;
-        foreach (var item in array.EnumerateArray())
+        foreach (var (item, i) in JsonMembers.Indexed(array))
         {
             if (item.ValueKind != JsonValueKind.Object) throw Invalid($"{Key}[{i}] must be an object");
             result.Add(new AttachmentKey(RequiredString(item, "containerID", $"{Key}[{i}].containerID"), RequiredString(item, "ifname", $"{Key}[{i}].ifname")));
-            i++;
         }
         return result;
     }

@@ -22,8 +22,7 @@ public static class IpamRangeConfigParser
         {
             if (array.ValueKind != JsonValueKind.Array) throw new IpamConfigException("ipam.ranges must be an array of range sets");
             if (array.GetArrayLength() == 0) throw new IpamConfigException("ipam.ranges is empty");
-            int i = 0;
-            foreach (var set in array.EnumerateArray()) sets.Add(ParseSet(set, $"ipam.ranges[{i++}]"));
+            foreach (var (set, i) in JsonMembers.Indexed(array)) sets.Add(ParseSet(set, $"ipam.ranges[{i}]"));
         }
         RejectOverlaps(sets);
         return sets;
@@ -34,15 +33,13 @@ public static class IpamRangeConfigParser
         if (array.ValueKind != JsonValueKind.Array) throw new IpamConfigException($"{path} must be an array of ranges");
         if (array.GetArrayLength() == 0) throw new IpamConfigException($"{path} is empty");
         var ranges = new List<IpamRange>();
-        int j = 0;
-        foreach (var item in array.EnumerateArray())
+        foreach (var (item, j) in JsonMembers.Indexed(array))
         {
             if (item.ValueKind != JsonValueKind.Object) throw new IpamConfigException($"{path}[{j}] must be an object");
             var range = ParseRange(item, $"{path}[{j}]");
             if (ranges.Count > 0 && ranges[0].IsIPv6 != range.IsIPv6)
                 throw new IpamConfigException($"{path}[{j}] mixes IPv4 and IPv6 in one range set");
             ranges.Add(range);
-            j++;
         }
         return new IpamRangeSet(ranges);
     }
