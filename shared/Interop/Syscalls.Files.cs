@@ -12,7 +12,8 @@ internal static unsafe partial class Syscalls
     /// <summary>open(path, flags | O_CLOEXEC, 0644); the fd or -1 with <paramref name="errno"/>.</summary>
     public static int OpenFile(string path, int flags, out int errno)
     {
-        Span<byte> bytes = stackalloc byte[PathBufferSize(path)];
+        int size = NullTerminatedSize(path);
+        Span<byte> bytes = size <= StackPathLimit ? stackalloc byte[size] : new byte[size];
         fixed (byte* p = NullTerminated(path, bytes))
         {
             int fd = LibC.open(p, flags | LibC.O_CLOEXEC, 0x1a4);
@@ -71,8 +72,9 @@ internal static unsafe partial class Syscalls
     /// <summary>rename(2); 0 or errno.</summary>
     public static int Rename(string from, string to)
     {
-        Span<byte> fromBytes = stackalloc byte[PathBufferSize(from)];
-        Span<byte> toBytes = stackalloc byte[PathBufferSize(to)];
+        int fromSize = NullTerminatedSize(from), toSize = NullTerminatedSize(to);
+        Span<byte> fromBytes = fromSize <= StackPathLimit ? stackalloc byte[fromSize] : new byte[fromSize];
+        Span<byte> toBytes = toSize <= StackPathLimit ? stackalloc byte[toSize] : new byte[toSize];
         fixed (byte* f = NullTerminated(from, fromBytes))
         fixed (byte* t = NullTerminated(to, toBytes))
             return rename(f, t) == 0 ? 0 : Marshal.GetLastPInvokeError();
@@ -80,12 +82,10 @@ internal static unsafe partial class Syscalls
 
     public static int WouldBlock => LibC.EWOULDBLOCK;
 
-    private static int PathBufferSize(string path)
-    {
-        int size = Encoding.UTF8.GetByteCount(path) + 1;
-        if (size > 4096) throw new IOException($"path too long: {path}");
-        return size;
-    }
+    /// <summary>Longer paths go to the heap (the kernel answers ENAMETOOLONG past PATH_MAX).</summary>
+    private const int StackPathLimit = 1024;
+
+    private static int NullTerminatedSize(string path) => Encoding.UTF8.GetByteCount(path) + 1;
 
     private static Span<byte> NullTerminated(string path, Span<byte> buffer)
     {

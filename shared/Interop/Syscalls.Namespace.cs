@@ -1,4 +1,3 @@
-using System.Text;
 using Tmds.Linux;
 
 namespace CniEgress.Interop;
@@ -8,21 +7,6 @@ internal static unsafe partial class Syscalls
     // NS_GET_NSTYPE = _IO(NSIO 0xb7, 0x3) from <linux/nsfs.h>; answers which kind of
     // namespace an nsfs file is (Linux 4.11+), and ENOTTY for any other file.
     private const int NS_GET_NSTYPE = 0xb703;
-
-    /// <summary>open(path, O_RDONLY | O_CLOEXEC); returns the fd or -1 with <paramref name="errno"/>.</summary>
-    public static int OpenReadOnly(string path, out int errno)
-    {
-        int length = Encoding.UTF8.GetByteCount(path);
-        Span<byte> bytes = length < 1024 ? stackalloc byte[length + 1] : new byte[length + 1];
-        Encoding.UTF8.GetBytes(path, bytes);
-        bytes[length] = 0;
-        fixed (byte* p = bytes)
-        {
-            int fd = LibC.open(p, LibC.O_RDONLY | LibC.O_CLOEXEC, default);
-            errno = fd < 0 ? Errno.Last : 0;
-            return fd;
-        }
-    }
 
     /// <summary>The CLONE_NEW* type of a namespace file, or -1 with <paramref name="errno"/>.</summary>
     public static int GetNamespaceType(int fd, out int errno)

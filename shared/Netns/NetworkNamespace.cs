@@ -34,7 +34,7 @@ public sealed class NetworkNamespace : IDisposable
     public static NetworkNamespace Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        int fd = Syscalls.OpenReadOnly(path, out int errno);
+        int fd = Syscalls.OpenFile(path, Syscalls.ReadOnly, out int errno);
         if (fd < 0 && errno == Errno.ENOENT) throw new NetworkNamespaceNotFoundException(path, errno);
         if (fd < 0) throw new NetworkNamespaceException(path, "open netns", errno);
         var handle = new FileDescriptorHandle(fd);
