@@ -70,9 +70,14 @@ public static class Program
         return 1;
     }
 
+    /// <summary>Real configs, prevResult included, are a few KB. The cap keeps a runaway writer
+    /// inside the GC's reserved range (see the project file), with room to parse what it lets in.</summary>
+    private const int MaxConfigBytes = 16 * 1024 * 1024;
+
     private static byte[] ReadStdin()
     {
-        try { return StandardStreams.ReadAllInput(); }
+        try { return StandardStreams.ReadAllInput(MaxConfigBytes); }
+        catch (InvalidDataException) { throw new CniException(CniErrorCode.InvalidNetworkConfig, $"network config on stdin is larger than {MaxConfigBytes / (1024 * 1024)} MiB"); }
         catch (IOException e) { throw new CniException(CniErrorCode.IoFailure, $"network config could not be read: {e.Message}"); }
     }
 

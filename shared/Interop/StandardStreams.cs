@@ -11,14 +11,16 @@ public static unsafe class StandardStreams
     private const int Stdin = 0, Stdout = 1;
 
     /// <exception cref="IOException">stdin cannot be read.</exception>
-    public static byte[] ReadAllInput()
+    /// <exception cref="InvalidDataException">stdin holds more than <paramref name="maxBytes"/> bytes.</exception>
+    public static byte[] ReadAllInput(int maxBytes)
     {
         // Uninitialised: zeroing 16 KB would touch four fresh pages, a page fault each, for a config of a few hundred bytes.
-        var buffer = GC.AllocateUninitializedArray<byte>(16 * 1024);
+        var buffer = GC.AllocateUninitializedArray<byte>(Math.Min(16 * 1024, maxBytes + 1));
         int length = 0;
         while (true)
         {
-            if (length == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+            if (length > maxBytes) throw new InvalidDataException($"stdin holds more than {maxBytes} bytes");
+            if (length == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(buffer.Length * 2L, maxBytes + 1L));
             long n;
             fixed (byte* p = buffer) n = LibC.read(Stdin, p + length, buffer.Length - length);
             if (n == 0) return buffer[..length];

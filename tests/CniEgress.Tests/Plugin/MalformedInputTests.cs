@@ -18,10 +18,10 @@ public class MalformedInputTests
         if (mentions != null) Assert.Contains(mentions, (string)json["msg"]!, StringComparison.Ordinal);
     }
 
-    private static void AssertNothingLeft(TestNetwork network)
+    private static void AssertNothingLeft(TestNetwork network, string containerId = "bad")
     {
         Assert.Empty(network.StateFiles());
-        Assert.DoesNotContain(HostLinks.OurVeths(), l => l == CniEgress.CniPlugin.Wiring.HostInterfaceName.For("bad", "eth0"));
+        Assert.DoesNotContain(HostLinks.OurVeths(), l => l == CniEgress.CniPlugin.Wiring.HostInterfaceName.For(containerId, "eth0"));
     }
 
     [KernelTheory]
@@ -84,6 +84,34 @@ public class MalformedInputTests
         var error = System.Text.Json.Nodes.JsonNode.Parse(outcome.Stdout)!;
         Assert.Equal(5, (int)error["code"]!);
         Assert.Contains("network config could not be read", (string)error["msg"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_config_over_16_MiB_is_refused_with_code_7_before_anything_else()
+    {
+        // The GC reserves only 4 GB for a call (see the plugin's project file); a runaway writer
+        // on stdin gets the spec's error, not an out-of-memory failure.
+        string config = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"cni-egress\",\"pad\":\"" + new string('x', 16 * 1024 * 1024) + "\"}";
+        AssertError(CniPluginProcess.Invoke("ADD", config, "bad", "/run/netns/unused"), 7, "larger than 16 MiB");
+    }
+
+    [KernelFact]
+    public void A_config_just_under_the_cap_and_dense_with_tokens_still_wires_a_pod()
+    {
+        // The densest JSON there is (a one-digit array element per two bytes) makes the parser's
+        // row table as large as it gets: the whole ADD must still fit the GC's reserved range.
+        var network = new TestNetwork();
+        using var pod = new PodNamespace();
+        string config = network.Config;
+        var dense = new System.Text.StringBuilder(16 * 1024 * 1024);
+        dense.Append(config.AsSpan(0, config.Length - 1)).Append(",\"dense\":[0");
+        while (dense.Length < 16 * 1024 * 1024 - 16) dense.Append(",0");
+        dense.Append("]}");
+        var added = CniPluginProcess.Invoke("ADD", dense.ToString(), "dense", pod.Path);
+        Assert.True(added.ExitCode == 0, added.ToString());
+        Assert.NotEmpty(added.Json["ips"]!.AsArray());
+        Assert.Equal(0, CniPluginProcess.Invoke("DEL", dense.ToString(), "dense", pod.Path).ExitCode);
+        AssertNothingLeft(network, "dense");
     }
 
     [Fact]
