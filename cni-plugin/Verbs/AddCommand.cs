@@ -91,7 +91,9 @@ public static class AddCommand
             new CniInterface(attachment.PodIfName, LinkAddresses.Format(attachment.PodMac), context.Env.NetnsPath, attachment.Mtu),
         ]).ToList();
         var ips = previous.Ips.Concat(attachment.Addresses.Select(a => new CniIpConfig(a, LinkAddresses.GatewayFor(a.Address), hostIndex + 1))).ToList();
-        var routes = previous.Routes.Concat(PodWiring.Gateways(attachment.Addresses).Select(gw => new CniRoute(PodWiring.DefaultRoute(gw), gw))).ToList();
+        var routes = new List<CniRoute>(previous.Routes);
+        foreach (var gateway in PodWiring.Gateways(attachment.Addresses))
+            routes.Add(new CniRoute(PodWiring.DefaultRoute(gateway), gateway));
         var dns = JsonMembers.Get(context.Config.Raw, "dns") is { ValueKind: JsonValueKind.Object } own ? own : ipamResult.Dns ?? previous.Dns;
         return new CniResult(interfaces, ips, routes, dns);
     }

@@ -61,8 +61,19 @@ public sealed class PodWiring(RouteNetlinkClient host, RouteNetlinkClient pod, N
     /// Returns false when there was nothing to delete.</summary>
     public static bool Disconnect(RouteNetlinkClient host, string hostName) => host.DeleteLink(hostName);
 
-    public static IEnumerable<IPAddress> Gateways(IEnumerable<InterfaceAddress> addresses) =>
-        addresses.Select(a => LinkAddresses.GatewayFor(a.Address)).Distinct();
+    /// <summary>One gateway per address family. A loop, not Select + Distinct: a Select over
+    /// Distinct's iterator is a generic virtual call, and the first one in a native-AOT process
+    /// starts the runtime's type loader (~140 methods, their pages and metadata) for ADD alone.</summary>
+    public static IReadOnlyList<IPAddress> Gateways(IReadOnlyList<InterfaceAddress> addresses)
+    {
+        var gateways = new List<IPAddress>(2);
+        foreach (var address in addresses)
+        {
+            var gateway = LinkAddresses.GatewayFor(address.Address);
+            if (!gateways.Contains(gateway)) gateways.Add(gateway);
+        }
+        return gateways;
+    }
 
     public static IPNetwork DefaultRoute(IPAddress gateway) =>
         gateway.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? new IPNetwork(IPAddress.IPv6Any, 0) : new IPNetwork(IPAddress.Any, 0);
