@@ -29,7 +29,7 @@ public static class CheckCommand
         foreach (var family in expected.Select(a => a.Address.AddressFamily).Distinct())
         {
             var gateway = LinkAddresses.GatewayFor(expected.First(a => a.Address.AddressFamily == family).Address);
-            bool hasDefault = pod.ListRoutes(family).Any(r => r.Destination.PrefixLength == 0 && gateway.Equals(r.Gateway) && r.OutputInterface == podLink.Index);
+            bool hasDefault = pod.ListRoutes(family, outputInterface: podLink.Index).Any(r => r.Destination.PrefixLength == 0 && gateway.Equals(r.Gateway));
             if (!hasDefault) throw Mismatch($"default route via {gateway} dev {env.IfName} is missing");
         }
 
@@ -38,7 +38,7 @@ public static class CheckCommand
         var hostLink = host.FindLink(hostName) ?? throw Mismatch($"host interface {hostName} is missing");
         foreach (var family in expected.Select(a => a.Address.AddressFamily).Distinct())
         {
-            var routes = host.ListRoutes(family).Where(r => r.OutputInterface == hostLink.Index).Select(r => r.Destination).ToHashSet();
+            var routes = host.ListRoutes(family, outputInterface: hostLink.Index).Select(r => r.Destination).ToHashSet();
             foreach (var address in expected.Where(a => a.Address.AddressFamily == family))
                 if (!routes.Contains(InterfaceAddress.Host(address.Address).Network))
                     throw Mismatch($"host route to {address.Address} via {hostName} is missing");

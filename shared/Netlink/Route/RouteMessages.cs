@@ -51,13 +51,25 @@ internal static class RouteMessages
     }
 
     /// <summary>A dump of one family; the table in rtm_table and RTA_TABLE lets a
-    /// strict-checking kernel skip every other table.</summary>
-    public static void DumpRoutes(NetlinkMessageWriter writer, uint sequence, byte family, int table)
+    /// strict-checking kernel skip every other table, and RTA_OIF (when
+    /// <paramref name="outputInterface"/> is set) every route through another device.</summary>
+    public static void DumpRoutes(NetlinkMessageWriter writer, uint sequence, byte family, int table, int outputInterface = 0)
     {
         writer.BeginMessage(RTM_GETROUTE, NetlinkMessageFlags.Request | NetlinkMessageFlags.Dump, sequence);
         writer.WriteHeader(new RtMessage { Family = family, Table = TableByte(table) });
         writer.WriteAttribute(RTA_TABLE, (uint)table);
+        if (outputInterface > 0) writer.WriteAttribute(RTA_OIF, (uint)outputInterface);
         writer.EndMessage();
+    }
+
+    /// <summary><see cref="TryParseRoute"/> for default routes only. Every other route is skipped
+    /// on its header, before an attribute is read or an object made: a node's main table holds a
+    /// /32 and a /128 per pod, and ADD looks for the default route in all of them.</summary>
+    public static bool TryParseDefaultRoute(in NetlinkMessage message, int table, out RouteEntry entry)
+    {
+        entry = default;
+        return message.Type == RTM_NEWROUTE && message.ReadHeader<RtMessage>().DestinationLength == 0
+            && TryParseRoute(message, table, out entry);
     }
 
     /// <summary>Decodes a unicast route of <paramref name="table"/>; skips cached clones,

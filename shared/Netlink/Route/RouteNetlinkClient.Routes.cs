@@ -26,15 +26,22 @@ public sealed partial class RouteNetlinkClient
     public void DeleteRoute(RouteSpec route) =>
         Execute("delete route " + Describe(route), (writer, sequence) => RouteMessages.DeleteRoute(writer, sequence, route));
 
-    /// <summary>Unicast routes of one family in one table (default: main).</summary>
-    public IReadOnlyList<RouteSpec> ListRoutes(AddressFamily family, int table = RT_TABLE_MAIN) =>
-        DumpRoutes(family, table).ConvertAll(entry => entry.Spec);
+    /// <summary>Unicast routes of one family in one table (default: main); with
+    /// <paramref name="outputInterface"/>, only those through that link (the kernel filters them).</summary>
+    public IReadOnlyList<RouteSpec> ListRoutes(AddressFamily family, int table = RT_TABLE_MAIN, int outputInterface = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(outputInterface);
+        var routes = new List<RouteSpec>();
+        foreach (var entry in DumpRoutes(family, table, RouteMessages.TryParseRoute, outputInterface))
+            if (outputInterface == 0 || entry.Spec.OutputInterface == outputInterface) routes.Add(entry.Spec);
+        return routes;
+    }
 
     /// <summary>The link of the main table's default route (the lowest metric if several), or null.</summary>
     public LinkInfo? DefaultRouteLink(AddressFamily family)
     {
         RouteEntry? best = null;
-        foreach (var entry in DumpRoutes(family, RT_TABLE_MAIN))
+        foreach (var entry in DumpRoutes(family, RT_TABLE_MAIN, RouteMessages.TryParseDefaultRoute))
         {
             if (entry.Spec.Destination.PrefixLength == 0 && (best is null || entry.Priority < best.Value.Priority))
                 best = entry;
@@ -42,7 +49,9 @@ public sealed partial class RouteNetlinkClient
         return best is null ? null : FindLink(best.Value.Spec.OutputInterface);
     }
 
-    private List<RouteEntry> DumpRoutes(AddressFamily family, int table)
+    private delegate bool RouteParser(in NetlinkMessage message, int table, out RouteEntry entry);
+
+    private List<RouteEntry> DumpRoutes(AddressFamily family, int table, RouteParser parse, int outputInterface = 0)
     {
         byte af = family switch
         {
@@ -55,8 +64,8 @@ public sealed partial class RouteNetlinkClient
         {
             // Not "{family}": formatting an enum reads reflection metadata, ~50 us on a plugin's first call.
             return Dump($"list {(af == AF_INET ? "IPv4" : "IPv6")} routes of table {table}",
-                (writer, sequence) => RouteMessages.DumpRoutes(writer, sequence, af, table),
-                (in NetlinkMessage message, out RouteEntry entry) => RouteMessages.TryParseRoute(message, table, out entry));
+                (writer, sequence) => RouteMessages.DumpRoutes(writer, sequence, af, table, outputInterface),
+                (in NetlinkMessage message, out RouteEntry entry) => parse(message, table, out entry));
         }
         catch (NetlinkNotFoundException)
         {

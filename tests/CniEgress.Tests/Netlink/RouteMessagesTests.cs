@@ -107,6 +107,23 @@ public class RouteMessagesTests
     }
 
     [Fact]
+    public void DumpRoutes_names_the_table_and_only_when_asked_the_output_device()
+    {
+        RouteMessages.DumpRoutes(_writer, 7, 2, 254, outputInterface: 12);
+
+        AssertBytes("""
+            2c 00 00 00  1a 00  01 03  07 00 00 00  00 00 00 00
+            02 00 00 00  fe 00 00 00  00 00 00 00
+            08 00 0f 00  fe 00 00 00
+            08 00 04 00  0c 00 00 00
+            """);
+
+        _writer.Clear();
+        RouteMessages.DumpRoutes(_writer, 7, 2, 254);
+        Assert.Equal(36, _writer.WrittenSpan.Length);
+    }
+
+    [Fact]
     public void Route_with_a_gateway_of_the_other_family_is_rejected()
     {
         var route = new RouteSpec(IPNetwork.Parse("10.0.0.0/8"), 1, IPAddress.Parse("fd00::1"));

@@ -227,6 +227,40 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
     }
 
     [KernelFact]
+    public void Among_hundreds_of_host_routes_the_default_link_is_the_lowest_metric_and_a_device_filter_keeps_only_its_routes()
+    {
+        // A node: a /32 per pod through the pod veths, and two uplinks with default routes.
+        using var node = TestNamespace.Create("rt");
+        foreach (var (link, peer, subnet) in new[] { ("upa", "upa1", "192.0.2.2/24"), ("upb", "upb1", "198.51.100.2/24"), ("pods", "pods1", "") })
+        {
+            node.Exec("ip", "link", "add", link, "type", "veth", "peer", "name", peer);
+            node.Exec("ip", "link", "set", link, "up");
+            if (subnet != "") node.Exec("ip", "addr", "add", subnet, "dev", link);
+        }
+        node.Exec("ip", "route", "add", "default", "via", "192.0.2.1", "metric", "200");
+        node.Exec("ip", "route", "add", "default", "via", "198.51.100.1", "metric", "100");
+        string batch = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(batch, Enumerable.Range(1, 400).Select(i => $"route add 10.244.{i / 200}.{i % 200 + 1}/32 dev pods"));
+            node.Exec("ip", "-batch", batch);
+        }
+        finally
+        {
+            File.Delete(batch);
+        }
+        using var client = node.Namespace.OpenRouteClient();
+
+        Assert.Equal("upb", client.DefaultRouteLink(AddressFamily.InterNetwork)?.Name);
+        int upb = client.FindLink("upb")!.Index, pods = client.FindLink("pods")!.Index;
+        var throughUpb = client.ListRoutes(AddressFamily.InterNetwork, outputInterface: upb);
+        Assert.Equal(2, throughUpb.Count); // the default route and the connected /24
+        Assert.All(throughUpb, r => Assert.Equal(upb, r.OutputInterface));
+        Assert.Equal(400, client.ListRoutes(AddressFamily.InterNetwork, outputInterface: pods).Count);
+        Assert.Equal(404, client.ListRoutes(AddressFamily.InterNetwork).Count);
+    }
+
+    [KernelFact]
     public void Wiring_a_pod_takes_well_under_a_few_milliseconds()
     {
         Sandbox.RequirePrivateNetworkNamespace();
