@@ -9,7 +9,14 @@ namespace CniEgress.CniPlugin.Ipam.Builtin;
 /// + 1) steps are ever needed to find one, so even a /64 costs nothing.</summary>
 public static class AddressAllocator
 {
-    public static IPAddress? Next(IpamRangeSet set, IReadOnlySet<IPAddress> inUse, IPAddress? lastReserved)
+    public static IPAddress? Next(IpamRangeSet set, IReadOnlySet<IPAddress> inUse, IPAddress? lastReserved) =>
+        Next(set, inUse.Contains, lastReserved, (UInt128)inUse.Count + (UInt128)set.Ranges.Count + 1);
+
+    /// <summary>The same walk with a bounded number of candidates, each asked of
+    /// <paramref name="isInUse"/>: when addresses are handed out in order, the one after the last
+    /// reserved is almost always free, so this finds it without knowing every address in use.
+    /// Null when none of the first <paramref name="maxCandidates"/> (at most the whole set) is free.</summary>
+    public static IPAddress? Next(IpamRangeSet set, Func<IPAddress, bool> isInUse, IPAddress? lastReserved, UInt128 maxCandidates)
     {
         var ranges = set.Ranges;
         int rangeIndex = 0;
@@ -21,14 +28,14 @@ public static class AddressAllocator
             (rangeIndex, position) = Advance(ranges, rangeIndex, last);
         }
 
-        UInt128 budget = (UInt128)inUse.Count + (UInt128)ranges.Count + 1;
+        UInt128 budget = maxCandidates;
         UInt128 total = ranges.Aggregate(UInt128.Zero, (sum, r) => sum + (r.End - r.Start + 1));
         if (total < budget) budget = total;
         for (UInt128 step = 0; step < budget; step++)
         {
             var range = ranges[rangeIndex];
             var candidate = AddressMath.ToAddress(position, range.IsIPv6);
-            if (!candidate.Equals(range.Gateway) && !inUse.Contains(candidate)) return candidate;
+            if (!candidate.Equals(range.Gateway) && !isInUse(candidate)) return candidate;
             (rangeIndex, position) = Advance(ranges, rangeIndex, position);
         }
         return null;

@@ -47,6 +47,9 @@ public sealed class AllocationStore(string directory)
 
     public (string ContainerId, string IfName)? OwnerOf(IPAddress address) => ReadOwner(PathOf(address));
 
+    /// <summary>Whether the address has its file: one stat, whatever the number of addresses.</summary>
+    public bool IsReserved(IPAddress address) => File.Exists(PathOf(address));
+
     /// <summary>The addresses an attachment's owner file claims (empty when it has none).</summary>
     public List<IPAddress> ClaimedBy(string containerId, string ifName)
     {

@@ -5,15 +5,19 @@ namespace CniEgress.CniPlugin.Ipam.Builtin;
 
 /// <summary>In-process IPAM: one address per range set for each (container, ifname), safe under
 /// concurrent plugin processes (flock), idempotent per owner, crash-safe (rename). An ADD or DEL
-/// reads the directory listing and one owner file, so its cost barely grows with the pod count.</summary>
+/// reads one owner file and probes the addresses after the last one reserved, so its cost does not
+/// grow with the pod count (the directory listing is read only when those probes find none free).</summary>
 public sealed class BuiltinIpam(IReadOnlyList<IpamRangeSet> rangeSets, string dataDir)
 {
     private readonly AllocationStore store = new(dataDir);
 
+    /// <summary>How many addresses after the last one reserved ADD asks about one by one before it
+    /// lists the whole directory: in-order allocation finds a free one at the first.</summary>
+    private const int CandidatesProbedFirst = 64;
+
     public IReadOnlyList<AllocatedAddress> Allocate(string containerId, string ifName)
     {
         using var held = store.Lock();
-        var inUse = store.ListAddresses();
         var owner = (containerId, ifName);
         // Idempotent: a retried or half-finished ADD keeps what it claimed. A claim whose address
         // file is missing (killed between the two writes) is still free, so it is re-reserved; a
@@ -22,17 +26,21 @@ public sealed class BuiltinIpam(IReadOnlyList<IpamRangeSet> rangeSets, string da
         var alreadyReserved = new HashSet<IPAddress>();
         foreach (var address in store.ClaimedBy(containerId, ifName))
         {
-            if (!inUse.Contains(address)) claimed.Add(address);
+            if (!store.IsReserved(address)) claimed.Add(address);
             else if (store.OwnerOf(address) == owner) { claimed.Add(address); alreadyReserved.Add(address); }
         }
+        // Not the directory listing first: it holds every pod's address, and ADD would pay for
+        // all of them. Probing after the cursor, then listing only when that fails, picks the same address.
         var chosen = new IPAddress[rangeSets.Count];
+        HashSet<IPAddress>? listed = null;
         for (int i = 0; i < rangeSets.Count; i++)
         {
             var set = rangeSets[i];
-            chosen[i] = claimed.FirstOrDefault(set.Contains)
-                ?? AddressAllocator.Next(set, inUse, store.LastReserved(i))
+            var lastReserved = store.LastReserved(i);
+            chosen[i] = claimed.Find(set.Contains)
+                ?? AddressAllocator.Next(set, a => store.IsReserved(a) || Array.IndexOf(chosen, a) >= 0, lastReserved, CandidatesProbedFirst)
+                ?? AddressAllocator.Next(set, WithChosen(listed ??= store.ListAddresses(), chosen), lastReserved)
                 ?? throw new IpamExhaustedException($"no free address left in ipam.ranges[{i}] ({set})");
-            inUse.Add(chosen[i]);
         }
         // The owner file first, so every address file is always listed by its owner's file.
         store.SetClaims(containerId, ifName, chosen);
@@ -47,6 +55,12 @@ public sealed class BuiltinIpam(IReadOnlyList<IpamRangeSet> rangeSets, string da
             var range = rangeSets[i].Ranges.First(r => r.Contains(AddressMath.ToNumber(address)));
             return new AllocatedAddress(new InterfaceAddress(address, range.Subnet.PrefixLength), range.Gateway);
         }).ToList();
+    }
+
+    private static HashSet<IPAddress> WithChosen(HashSet<IPAddress> inUse, IPAddress?[] chosen)
+    {
+        foreach (var address in chosen) if (address != null) inUse.Add(address);
+        return inUse;
     }
 
     public void Release(string containerId, string ifName)

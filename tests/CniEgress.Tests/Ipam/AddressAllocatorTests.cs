@@ -40,6 +40,23 @@ public class AddressAllocatorTests
     }
 
     [Fact]
+    public void Probing_a_few_candidates_finds_what_the_full_walk_finds_or_gives_up()
+    {
+        var set = Set("""[[{"subnet": "10.1.0.0/24"}]]""");
+        var used = Used("10.1.0.5", "10.1.0.6", "10.1.0.7");
+        var asked = new List<string>();
+        bool IsInUse(IPAddress a) { asked.Add(a.ToString()); return used.Contains(a); }
+
+        Assert.Equal("10.1.0.8", AddressAllocator.Next(set, IsInUse, IPAddress.Parse("10.1.0.4"), maxCandidates: 4)!.ToString());
+        Assert.Equal(["10.1.0.5", "10.1.0.6", "10.1.0.7", "10.1.0.8"], asked);
+        Assert.Equal("10.1.0.8", AddressAllocator.Next(set, used, IPAddress.Parse("10.1.0.4"))!.ToString());
+
+        asked.Clear();
+        Assert.Null(AddressAllocator.Next(set, IsInUse, IPAddress.Parse("10.1.0.4"), maxCandidates: 3));
+        Assert.Equal(3, asked.Count);
+    }
+
+    [Fact]
     public void Exhaustion_returns_null()
     {
         var set = Set("""[[{"subnet": "10.1.0.0/30"}]]""");

@@ -99,6 +99,22 @@ public sealed class BuiltinIpamTests : IDisposable
     }
 
     [Fact]
+    public void A_long_run_of_taken_addresses_after_the_cursor_falls_back_to_the_listing()
+    {
+        // 100 addresses after the cursor are taken (more than ADD probes one by one); the first
+        // free one after them is found all the same, and wrapping round still works.
+        var ipam = Ipam("""[[{"subnet": "10.1.0.0/24"}]]""");
+        Assert.Equal("10.1.0.2/24", ipam.Allocate("c0", "eth0")[0].Address.ToString());
+        for (int host = 3; host < 103; host++) File.WriteAllText(Path.Combine(dir, $"10.1.0.{host}"), "other\neth0");
+        Assert.Equal("10.1.0.103/24", ipam.Allocate("c1", "eth0")[0].Address.ToString());
+
+        for (int host = 104; host < 255; host++) File.WriteAllText(Path.Combine(dir, $"10.1.0.{host}"), "other\neth0");
+        ipam.Release("c0", "eth0");
+        Assert.Equal("10.1.0.2/24", ipam.Allocate("c2", "eth0")[0].Address.ToString());
+        Assert.Throws<IpamExhaustedException>(() => ipam.Allocate("c3", "eth0"));
+    }
+
+    [Fact]
     public void Exhaustion_names_the_range_set_and_status_reports_it()
     {
         var ipam = Ipam("""[[{"subnet": "10.1.0.0/30"}]]""");
