@@ -62,6 +62,22 @@ internal static class RouteMessages
         writer.EndMessage();
     }
 
+    /// <summary>RTM_GETROUTE without NLM_F_DUMP: the kernel's own lookup of one destination (ip
+    /// route get fibmatch), answered with the table entry it matched rather than a cached clone.</summary>
+    public static void LookUpRoute(NetlinkMessageWriter writer, uint sequence, IPAddress destination)
+    {
+        byte family = AddressMessages.FamilyOf(destination);
+        writer.BeginMessage(RTM_GETROUTE, RequestAck, sequence);
+        writer.WriteHeader(new RtMessage
+        {
+            Family = family,
+            DestinationLength = (byte)(family == AF_INET ? 32 : 128),
+            Flags = RTM_F_FIB_MATCH,
+        });
+        writer.WriteAttribute(RTA_DST, destination);
+        writer.EndMessage();
+    }
+
     /// <summary><see cref="TryParseRoute"/> for default routes only. Every other route is skipped
     /// on its header, before an attribute is read or an object made: a node's main table holds a
     /// /32 and a /128 per pod, and ADD looks for the default route in all of them.</summary>

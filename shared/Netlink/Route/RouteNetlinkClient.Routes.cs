@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using static CniEgress.Netlink.Route.Rtnl;
 
@@ -40,13 +41,47 @@ public sealed partial class RouteNetlinkClient
     /// <summary>The link of the main table's default route (the lowest metric if several), or null.</summary>
     public LinkInfo? DefaultRouteLink(AddressFamily family)
     {
+        int outputInterface = DefaultRouteByLookup(family) ?? DefaultRouteByDump(family);
+        return outputInterface > 0 ? FindLink(outputInterface) : null;
+    }
+
+    // Addresses no node routes on their own: class E, and the IPv6 discard prefix (RFC 6666).
+    private static readonly IPAddress UnroutedV4 = IPAddress.Parse("240.0.0.1"), UnroutedV6 = IPAddress.Parse("100::1");
+
+    /// <summary>The kernel's lookup of an address nothing routes specifically matches the default
+    /// route the kernel itself would use, at the cost of one request whatever the number of pod
+    /// routes. Only a main-table default route through one device is taken at its word; anything
+    /// else (a more specific route, policy routing to another table, multipath, no route at all)
+    /// is left to the dump.</summary>
+    private int? DefaultRouteByLookup(AddressFamily family)
+    {
+        var destination = family == AddressFamily.InterNetworkV6 ? UnroutedV6 : UnroutedV4;
+        RouteEntry? matched = null;
+        try
+        {
+            TryExecute(family == AddressFamily.InterNetworkV6 ? "look up the IPv6 default route" : "look up the IPv4 default route",
+                (writer, sequence) => RouteMessages.LookUpRoute(writer, sequence, destination),
+                (in NetlinkMessage message) =>
+                {
+                    if (RouteMessages.TryParseRoute(message, RT_TABLE_MAIN, out var entry)) matched = entry;
+                });
+        }
+        catch (NetlinkException)
+        {
+            return null; // ENETUNREACH and the like: no route, or none the lookup can give
+        }
+        return matched is { Spec.Destination.PrefixLength: 0 } route ? route.Spec.OutputInterface : null;
+    }
+
+    private int DefaultRouteByDump(AddressFamily family)
+    {
         RouteEntry? best = null;
         foreach (var entry in DumpRoutes(family, RT_TABLE_MAIN, RouteMessages.TryParseDefaultRoute))
         {
             if (entry.Spec.Destination.PrefixLength == 0 && (best is null || entry.Priority < best.Value.Priority))
                 best = entry;
         }
-        return best is null ? null : FindLink(best.Value.Spec.OutputInterface);
+        return best?.Spec.OutputInterface ?? 0;
     }
 
     private delegate bool RouteParser(in NetlinkMessage message, int table, out RouteEntry entry);

@@ -29,7 +29,7 @@ internal static class Rtnl
     public const byte RTN_UNSPEC = 0, RTN_UNICAST = 1;
     public const byte RT_SCOPE_NOWHERE = 255;
     public const uint RTNH_F_ONLINK = 4;
-    public const uint RTM_F_CLONED = 0x200;
+    public const uint RTM_F_CLONED = 0x200, RTM_F_FIB_MATCH = 0x2000;
     public const int RT_TABLE_MAIN = 254;
 
     public const ushort NDA_DST = 1, NDA_LLADDR = 2;

@@ -124,6 +124,18 @@ public class RouteMessagesTests
     }
 
     [Fact]
+    public void LookUpRoute_asks_for_the_matched_table_entry_of_one_host_address()
+    {
+        RouteMessages.LookUpRoute(_writer, 8, IPAddress.Parse("240.0.0.1"));
+
+        AssertBytes("""
+            24 00 00 00  1a 00  05 00  08 00 00 00  00 00 00 00
+            02 20 00 00  00 00 00 00  00 20 00 00
+            08 00 01 00  f0 00 00 01
+            """);
+    }
+
+    [Fact]
     public void Route_with_a_gateway_of_the_other_family_is_rejected()
     {
         var route = new RouteSpec(IPNetwork.Parse("10.0.0.0/8"), 1, IPAddress.Parse("fd00::1"));

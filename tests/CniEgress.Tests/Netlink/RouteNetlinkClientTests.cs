@@ -258,6 +258,14 @@ public class RouteNetlinkClientTests(ITestOutputHelper output)
         Assert.All(throughUpb, r => Assert.Equal(upb, r.OutputInterface));
         Assert.Equal(400, client.ListRoutes(AddressFamily.InterNetwork, outputInterface: pods).Count);
         Assert.Equal(404, client.ListRoutes(AddressFamily.InterNetwork).Count);
+
+        // A route that covers the address the lookup asks about: the dump settles it, same answer.
+        node.Exec("ip", "route", "add", "240.0.0.0/4", "dev", "upa");
+        Assert.Equal("upb", client.DefaultRouteLink(AddressFamily.InterNetwork)?.Name);
+        Assert.Null(client.DefaultRouteLink(AddressFamily.InterNetworkV6));
+        node.Exec("ip", "-6", "addr", "add", "fd00:9::2/64", "dev", "upa", "nodad");
+        node.Exec("ip", "-6", "route", "add", "default", "via", "fd00:9::1", "dev", "upa");
+        Assert.Equal("upa", client.DefaultRouteLink(AddressFamily.InterNetworkV6)?.Name);
     }
 
     [KernelFact]
