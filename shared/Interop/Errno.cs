@@ -8,6 +8,7 @@ namespace CniEgress.Interop;
 internal static class Errno
 {
     public static int ENOENT => LibC.ENOENT;
+    public static int ENOTDIR => LibC.ENOTDIR;
     public static int ENODEV => LibC.ENODEV;
     public static int ESRCH => LibC.ESRCH;
     public static int EEXIST => LibC.EEXIST;

@@ -22,6 +22,29 @@ internal static unsafe partial class Syscalls
         }
     }
 
+    /// <summary>lstat(2): inode, modification time in nanoseconds and size; false with
+    /// <paramref name="errno"/> when the path cannot be examined (ENOENT: it is gone).</summary>
+    public static bool TryLinkStatus(string path, out ulong inode, out long modifiedNanoseconds, out long size, out int errno)
+    {
+        int bufferSize = NullTerminatedSize(path);
+        Span<byte> bytes = bufferSize <= StackPathLimit ? stackalloc byte[bufferSize] : new byte[bufferSize];
+        stat status;
+        fixed (byte* p = NullTerminated(path, bytes))
+        {
+            if (LibC.lstat(p, &status) != 0)
+            {
+                errno = Errno.Last;
+                (inode, modifiedNanoseconds, size) = (0, 0, 0);
+                return false;
+            }
+        }
+        errno = 0;
+        inode = status.st_ino;
+        modifiedNanoseconds = (long)status.st_mtim.tv_sec * 1_000_000_000 + (long)status.st_mtim.tv_nsec;
+        size = status.st_size;
+        return true;
+    }
+
     public static int ReadOnly => LibC.O_RDONLY;
     public static int CreateOrTruncateForWriting => LibC.O_WRONLY | LibC.O_CREAT | LibC.O_TRUNC;
     public static int CreateForLocking => LibC.O_RDWR | LibC.O_CREAT;
