@@ -47,8 +47,8 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
         var nft = new NftCommand("nft");
         var reconciler = new Reconciler(new NftDataplane(nft, new NetlinkElementWriter(nftables), settings.Ruleset), log, source.Report);
         source.Start(changed.Raise);
-        using var attachmentWatcher = FolderWatcher.Watch(store.Directory, changed.Raise);
         var attachments = new LocalAttachments(store);
+        using var attachmentWatcher = attachments.Watch(changed.Raise);
         using var status = string.IsNullOrEmpty(settings.StatusAddress) ? null : new StatusServer(settings.StatusAddress, metrics,
             () => new Dictionary<string, IReadOnlyDictionary<string, long>> { ["egress"] = nft.ReadCounters("pod-denials"), ["ingress"] = nft.ReadCounters("pod-ingress-denials") });
         log($"egress-agent on node {settings.NodeName}: {source.Description}, CNI state {settings.StateDir}"
@@ -186,6 +186,8 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     {
         var announced = listener.Take();
         if (announced.Count == 0) return false;
+        // The plugin wrote each record before announcing it; the folder's event may still be on its way.
+        foreach (var announcement in announced) attachments.Touched(announcement.ContainerId, announcement.IfName);
         var local = attachments.Read();
         // A pod the watch has not reported yet would be isolated with no policy at all: ask for it.
         var fetched = announced.Select(a => attachments.Find(a.ContainerId, a.IfName)).OfType<Policy.LocalPod>()

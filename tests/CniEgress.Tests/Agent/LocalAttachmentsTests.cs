@@ -54,4 +54,25 @@ public sealed class LocalAttachmentsTests : IDisposable
         store.Delete("c-b", "eth0");
         Assert.Equal(["ceg" + "a"], attachments.Read().Keys);
     }
+
+    [Fact]
+    public void While_watched_the_folders_events_bring_new_and_deleted_records()
+    {
+        var store = new AttachmentStore(stateDir);
+        Directory.CreateDirectory(store.Directory);
+        var attachments = new LocalAttachments(store);
+        int events = 0;
+        using var watcher = attachments.Watch(() => Interlocked.Increment(ref events));
+        Assert.NotNull(watcher);
+        store.Write(Record("a", "10.0.0.1"));
+        Assert.True(Wait.Until(() => Volatile.Read(ref events) > 0, TimeSpan.FromSeconds(5)));
+        Assert.Equal(["ceg" + "a"], attachments.Read().Keys);
+
+        int before = Volatile.Read(ref events);
+        store.Write(Record("b", "10.0.0.2"));
+        store.Delete("c-a", "eth0");
+        Assert.True(Wait.Until(() => attachments.Read().Keys.SequenceEqual(["ceg" + "b"]), TimeSpan.FromSeconds(5)),
+            $"{Volatile.Read(ref events) - before} events, then {string.Join(", ", attachments.Read().Keys)}");
+        Assert.Equal("10.0.0.2", attachments.Find("c-b", "eth0")!.Addresses.Single().ToString());
+    }
 }
