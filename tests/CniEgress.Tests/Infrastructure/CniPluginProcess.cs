@@ -28,7 +28,8 @@ public static class CniPluginProcess
     }
 
     public static Response Invoke(string command, string config, string containerId = "", string netns = "", string ifname = "eth0",
-        string args = "", string? cniPath = null, string? binary = null, IDictionary<string, string>? extraEnv = null)
+        string args = "", string? cniPath = null, string? binary = null, IDictionary<string, string>? extraEnv = null,
+        string[]? runUnder = null)
     {
         var env = new Dictionary<string, string>
         {
@@ -40,7 +41,10 @@ public static class CniPluginProcess
             ["CNI_PATH"] = cniPath ?? PluginDir,
         };
         if (extraEnv != null) foreach (var (k, v) in extraEnv) env[k] = v;
-        var outcome = ProcessRunner.Run(binary ?? Binary, [], Encoding.UTF8.GetBytes(config), TimeSpan.FromSeconds(30), env);
+        // runUnder: a command that execs the plugin (strace ...), given the plugin's path as its last argument.
+        var outcome = runUnder is [var tool, .. var toolArgs]
+            ? ProcessRunner.Run(tool, [.. toolArgs, binary ?? Binary], Encoding.UTF8.GetBytes(config), TimeSpan.FromSeconds(30), env)
+            : ProcessRunner.Run(binary ?? Binary, [], Encoding.UTF8.GetBytes(config), TimeSpan.FromSeconds(30), env);
         return new Response(outcome.ExitCode, outcome.Stdout, outcome.Stderr);
     }
 }

@@ -11,20 +11,63 @@ public class ProcessStartTests
     {
         // The runtime's cgroup discovery reads /proc/self/mountinfo, which grows with every pod on a
         // node; the plugin links a shim that skips it (cni-plugin/Native/skip-cgroup-discovery.c).
+        string opened = TraceVersion("openat");
+        Assert.Contains("/sys/devices/system/cpu/online", opened, StringComparison.Ordinal); // the trace saw the runtime start
+        Assert.DoesNotContain("/proc/self/mountinfo", opened, StringComparison.Ordinal);
+        Assert.DoesNotContain("/proc/self/cgroup", opened, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_call_starts_no_thread()
+    {
+        // The runtime would start its finalizer thread before Main; the plugin links a shim that
+        // declines it (cni-plugin/Native/no-finalizer-thread.c).
+        string calls = TraceVersion("clone,clone3,execve");
+        Assert.Contains(CniPluginProcess.Binary, calls, StringComparison.Ordinal); // the trace saw the plugin's exec
+        Assert.DoesNotContain("clone", calls, StringComparison.Ordinal);
+    }
+
+    /// <summary>The given system calls of one VERSION call, as strace prints them.</summary>
+    private static string TraceVersion(string syscalls)
+    {
         string trace = Path.GetTempFileName();
         try
         {
             var outcome = Shell.RunWithInput("strace", "{\"cniVersion\":\"1.1.0\"}",
-                "-f", "-qq", "-e", "trace=openat", "-o", trace, "env", "CNI_COMMAND=VERSION", CniPluginProcess.Binary);
+                "-f", "-qq", "-e", "trace=" + syscalls, "-o", trace, "env", "CNI_COMMAND=VERSION", CniPluginProcess.Binary);
             Assert.True(outcome.ExitCode == 0, outcome.Stderr);
             Assert.Contains("\"supportedVersions\"", outcome.Stdout, StringComparison.Ordinal);
-            string opened = File.ReadAllText(trace);
-            Assert.Contains("/sys/devices/system/cpu/online", opened, StringComparison.Ordinal); // the trace saw the runtime start
-            Assert.DoesNotContain("/proc/self/mountinfo", opened, StringComparison.Ordinal);
-            Assert.DoesNotContain("/proc/self/cgroup", opened, StringComparison.Ordinal);
+            return File.ReadAllText(trace);
         }
         finally
         {
+            File.Delete(trace);
+        }
+    }
+
+    [KernelFact]
+    public void An_add_starts_no_thread_and_wires_the_pod()
+    {
+        NodeAddress.Ensure();
+        var network = new TestNetwork(ipv4: true, ipv6: true);
+        using var pod = new PodNamespace();
+        string id = "c" + Guid.NewGuid().ToString("N");
+        string trace = Path.GetTempFileName();
+        try
+        {
+            var added = CniPluginProcess.Invoke("ADD", network.Config, id, pod.Path,
+                runUnder: ["strace", "-f", "-qq", "-e", "trace=clone,clone3,socket", "-o", trace]);
+            Assert.True(added.ExitCode == 0, added.ToString());
+            Assert.Equal(2, added.Json["ips"]!.AsArray().Count);
+            Assert.True(pod.Ping(NodeAddress.V4), "the pod wired under strace cannot reach the node over IPv4");
+            Assert.True(pod.Ping(NodeAddress.V6), "the pod wired under strace cannot reach the node over IPv6");
+            string calls = File.ReadAllText(trace);
+            Assert.Contains("socket(AF_NETLINK", calls, StringComparison.Ordinal); // the trace saw the netlink sockets
+            Assert.DoesNotContain("clone", calls, StringComparison.Ordinal);
+        }
+        finally
+        {
+            network.Del(id, pod.Path);
             File.Delete(trace);
         }
     }
