@@ -33,6 +33,8 @@ public sealed record AgentSettings(string NodeName, string StateDir, NftRuleset.
 public sealed class AgentLoop(AgentSettings settings, Action<string> log)
 {
     private readonly AgentMetrics metrics = new();
+    private AuditView auditView = AuditView.Empty;
+    private Nftables.SlotPools? auditSlots;
 
     public int Run(CancellationToken stop)
     {
@@ -240,9 +242,17 @@ public sealed class AgentLoop(AgentSettings settings, Action<string> log)
     private static void ReleaseFirstReadingGarbage() =>
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-    private static AuditView ViewFor(Reconciler reconciler) => new(
-        reconciler.Local.Values.ToDictionary(l => l.HostInterface, l => $"{l.Namespace}/{l.Name}", StringComparer.Ordinal),
-        reconciler.Slots?.Placed.ToDictionary(p => p.Chain, p => p.Class.Policies, StringComparer.Ordinal) ?? new Dictionary<string, IReadOnlyList<string>>());
+    /// <summary>The names the audit log needs. The local pods are the reconciler's own map (never
+    /// changed in place: each reading is a new one); the chains' policies are listed again only
+    /// when the slots are no longer the same object.</summary>
+    private AuditView ViewFor(Reconciler reconciler)
+    {
+        var slots = reconciler.Slots;
+        if (!ReferenceEquals(slots, auditSlots))
+            auditView = auditView with { PoliciesOfChain = slots?.Placed.ToDictionary(p => p.Chain, p => p.Class.Policies, StringComparer.Ordinal) ?? new Dictionary<string, IReadOnlyList<string>>() };
+        auditSlots = slots;
+        return auditView = auditView with { PodOfInterface = reconciler.Local };
+    }
 
     private void Measure(Reconciler reconciler, TimeSpan latency, bool full, int? policies)
     {

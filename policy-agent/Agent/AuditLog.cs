@@ -4,9 +4,9 @@ namespace CniEgress.PolicyAgent.Agent;
 
 /// <summary>What the audit log needs to name a denied packet: the pod behind each host interface,
 /// and the policies behind each class chain. Published by the main loop after each change.</summary>
-public sealed record AuditView(IReadOnlyDictionary<string, string> PodOfInterface, IReadOnlyDictionary<string, IReadOnlyList<string>> PoliciesOfChain)
+public sealed record AuditView(IReadOnlyDictionary<string, Policy.LocalPod> PodOfInterface, IReadOnlyDictionary<string, IReadOnlyList<string>> PoliciesOfChain)
 {
-    public static readonly AuditView Empty = new(new Dictionary<string, string>(), new Dictionary<string, IReadOnlyList<string>>());
+    public static readonly AuditView Empty = new(new Dictionary<string, Policy.LocalPod>(), new Dictionary<string, IReadOnlyList<string>>());
 }
 
 /// <summary>The audit log of denied connections: reads the ruleset's NFLOG group (rate limited in
@@ -61,7 +61,7 @@ public sealed class AuditLog : IDisposable
     /// or "denied ingress: ns/pod (ceg…) <- 203.0.113.10 to :80/tcp; ...".</summary>
     public static string Describe(AuditView current, string iface, NflogPacket packet)
     {
-        string pod = current.PodOfInterface.TryGetValue(iface, out var known) ? known : "unknown pod";
+        string pod = current.PodOfInterface.TryGetValue(iface, out var known) ? $"{known.Namespace}/{known.Name}" : "unknown pod";
         string chain = Chain(packet);
         string policies = current.PoliciesOfChain.TryGetValue(chain, out var list) ? string.Join(", ", list) : "(class " + chain + ")";
         string what = Nftables.SlotNames.DirectionOf(chain) == Policy.Direction.Ingress

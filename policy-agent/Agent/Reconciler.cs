@@ -39,7 +39,7 @@ public sealed class Reconciler(NftDataplane? dataplane, Action<string> log, Acti
     /// <summary>Applies a new reading; returns how many objects changed.</summary>
     public int Apply(ClusterObjects next, IReadOnlyDictionary<string, LocalPod> nextLocal)
     {
-        var byPod = AddressesByPod(nextLocal);
+        var byPod = new Lazy<Dictionary<string, List<System.Net.IPAddress>>>(() => AddressesByPod(nextLocal));
         int changes = 0;
         changes += Changes(namespaces, next.Namespaces, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
         changes += Changes(pods, next.Pods, Describe, p => compilation.SetPod(WithLocalAddresses(p, byPod)), key => compilation.RemovePod(Namespace(key), Name(key)));
@@ -63,7 +63,7 @@ public sealed class Reconciler(NftDataplane? dataplane, Action<string> log, Acti
     public int ApplyChanges(ClusterChanges changed, IReadOnlyDictionary<string, LocalPod> nextLocal)
     {
         int changes = 0;
-        var byPod = AddressesByPod(nextLocal);
+        var byPod = new Lazy<Dictionary<string, List<System.Net.IPAddress>>>(() => AddressesByPod(nextLocal));
         foreach (var (key, ns) in changed.Namespaces)
             changes += One(namespaces, key, ns, Describe, compilation.SetNamespace, compilation.RemoveNamespace);
         foreach (var (key, pod) in changed.Pods)
@@ -87,19 +87,19 @@ public sealed class Reconciler(NftDataplane? dataplane, Action<string> log, Acti
         return 1;
     }
 
-    /// <summary>New local pods only (a CNI ADD announcing its pod): O(local pods), whatever the
-    /// size of the cluster. A pod whose source gives no addresses (not yet reported, or offline
+    /// <summary>New local pods only (a CNI ADD announcing its pod), whatever the size of the
+    /// cluster: the same map as last time is passed over, and an unchanged pod (the same object)
+    /// costs a lookup. A pod whose source gives no addresses (not yet reported, or offline
     /// manifests) has those of its attachments, and loses them with its attachments.</summary>
     public int ApplyLocal(IReadOnlyDictionary<string, LocalPod> nextLocal, int clusterChanges = 0)
     {
         var moved = new HashSet<string>(StringComparer.Ordinal); // pods whose attachments came, went or changed
-        int changes = clusterChanges + Changes(local, nextLocal, Describe,
+        int changes = clusterChanges + (ReferenceEquals(nextLocal, local) ? 0 : Changes(local, nextLocal, Describe,
             pod => { compilation.SetLocalPod(pod); moved.Add(ClusterObjects.Key(pod.Namespace, pod.Name)); },
-            hostInterface => { moved.Add(ClusterObjects.Key(local[hostInterface].Namespace, local[hostInterface].Name)); compilation.RemoveLocalPod(hostInterface); });
-        var byPod = AddressesByPod(nextLocal);
+            hostInterface => { moved.Add(ClusterObjects.Key(local[hostInterface].Namespace, local[hostInterface].Name)); compilation.RemoveLocalPod(hostInterface); }));
         foreach (string key in moved)
             if (pods.TryGetValue(key, out var known) && known.Addresses.Count == 0)
-                compilation.SetPod(WithLocalAddresses(known, byPod));
+                compilation.SetPod(known with { Addresses = compilation.LocalAddressesOf(known.Namespace, known.Name) });
         local = nextLocal;
         if (changes == 0 && synced) return 0;
         var desired = compilation.Build();
@@ -136,8 +136,8 @@ public sealed class Reconciler(NftDataplane? dataplane, Action<string> log, Acti
     }
 
     /// <summary>Offline manifests rarely carry status.podIPs: a local pod's addresses come from its attachment.</summary>
-    private static PodState WithLocalAddresses(PodState pod, Dictionary<string, List<System.Net.IPAddress>> byPod) =>
-        pod.Addresses.Count == 0 && byPod.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var addresses) ? pod with { Addresses = addresses } : pod;
+    private static PodState WithLocalAddresses(PodState pod, Lazy<Dictionary<string, List<System.Net.IPAddress>>> byPod) =>
+        pod.Addresses.Count == 0 && byPod.Value.TryGetValue(ClusterObjects.Key(pod.Namespace, pod.Name), out var addresses) ? pod with { Addresses = addresses } : pod;
 
     private static Dictionary<string, List<System.Net.IPAddress>> AddressesByPod(IReadOnlyDictionary<string, LocalPod> localPods) =>
         localPods.Values.GroupBy(l => ClusterObjects.Key(l.Namespace, l.Name)).ToDictionary(g => g.Key, g => g.SelectMany(l => l.Addresses).ToList());
@@ -148,7 +148,7 @@ public sealed class Reconciler(NftDataplane? dataplane, Action<string> log, Acti
         int changes = 0;
         foreach (var (key, value) in after)
         {
-            if (before.TryGetValue(key, out var old) && describe(old) == describe(value)) continue;
+            if (before.TryGetValue(key, out var old) && (ReferenceEquals(old, value) || describe(old) == describe(value))) continue;
             set(value);
             changes++;
         }

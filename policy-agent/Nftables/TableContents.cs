@@ -30,7 +30,7 @@ public sealed class TableContents
     public static TableContents Of(DesiredDataplane desired, SlotPools slots)
     {
         Dictionary<EntryKey, Func<NftElement[]>> Sources(bool ipv6) => desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address) == ipv6)
-            .ToDictionary(s => EntryKey.Of($"{s.HostInterface} . {s.Address}"), s => (Func<NftElement[]>)(() => [new NftElement([.. Ifname(s.HostInterface), .. s.Address.GetAddressBytes()])]));
+            .ToDictionary(s => new EntryKey(AddressRange.Host(s.Address).First, 0, s.HostInterface), s => (Func<NftElement[]>)(() => [new NftElement([.. Ifname(s.HostInterface), .. s.Address.GetAddressBytes()])]));
         var podSets = new Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>>(StringComparer.Ordinal)
         {
             ["pod-sources-v4"] = Sources(ipv6: false),
@@ -44,7 +44,7 @@ public sealed class TableContents
     }
 
     private static Dictionary<EntryKey, Func<NftElement[]>> ClassMap(IReadOnlyDictionary<string, string> classOf, SlotAllocator pool) =>
-        classOf.ToDictionary(kv => EntryKey.Of($"{kv.Key} : {pool.Placed[kv.Value].Chain}"),
+        classOf.ToDictionary(kv => new EntryKey(0, 0, kv.Key, pool.Placed[kv.Value].Chain),
             kv => (Func<NftElement[]>)(() => [new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(pool.Placed[kv.Value].Chain))]));
 
     private static Dictionary<EntryKey, Func<NftElement[]>> Interfaces(IEnumerable<string> names) =>
@@ -204,8 +204,9 @@ public sealed class TableContents
 }
 
 /// <summary>The identity of a logical entry within one set: two numbers (a range, or a port
-/// range and its group) or, for the per-pod sets, a text.</summary>
-public readonly record struct EntryKey(UInt128 A, UInt128 B, string? Text = null)
+/// range and its group) or, for the per-pod sets, the pod's interface with its address (a
+/// source pair) or the chain it jumps to (its class).</summary>
+public readonly record struct EntryKey(UInt128 A, UInt128 B, string? Text = null, string? Detail = null)
 {
     public static EntryKey Of(string text) => new(0, 0, text);
 }

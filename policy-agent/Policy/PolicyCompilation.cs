@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using CniEgress.Net;
 using k8s.Models;
 
@@ -13,6 +14,9 @@ public sealed class PolicyCompilation
     private readonly SortedDictionary<string, IReadOnlyList<PolicyProblem>> problems = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LocalPod> localPods = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, string), HashSet<string>> interfacesOfPod = [];
+    // Every local pod's sources in the dataplane's order, changed pod by pod: a build hands it out as it is.
+    private ImmutableSortedSet<PodSource> sources = ImmutableSortedSet.Create<PodSource>(Comparer<PodSource>.Create((a, b) =>
+        string.CompareOrdinal(a.HostInterface, b.HostInterface) is var c && c != 0 ? c : AddressRange.Host(a.Address).CompareTo(AddressRange.Host(b.Address))));
     private readonly SideCompilation egress;
     private readonly SideCompilation ingress;
 
@@ -77,6 +81,7 @@ public sealed class PolicyCompilation
         var pod = (local.Namespace, local.Name);
         if (!interfacesOfPod.TryGetValue(pod, out var interfaces)) interfacesOfPod[pod] = interfaces = new(StringComparer.Ordinal);
         interfaces.Add(local.HostInterface);
+        sources = sources.Union(local.Addresses.Select(a => new PodSource(local.HostInterface, a)));
         InterfaceChanged(local.HostInterface);
     }
 
@@ -86,6 +91,7 @@ public sealed class PolicyCompilation
         var pod = (local.Namespace, local.Name);
         if (interfacesOfPod.TryGetValue(pod, out var interfaces) && interfaces.Remove(hostInterface) && interfaces.Count == 0)
             interfacesOfPod.Remove(pod);
+        sources = sources.Except(local.Addresses.Select(a => new PodSource(hostInterface, a)));
         InterfaceChanged(hostInterface);
     }
 
@@ -99,6 +105,12 @@ public sealed class PolicyCompilation
     /// <summary>The local pods told so far, by host interface.</summary>
     public IReadOnlyDictionary<string, LocalPod> LocalPods => localPods;
 
+    /// <summary>The addresses of a pod's local attachments (by host interface), none when it has none here.</summary>
+    public IReadOnlyList<System.Net.IPAddress> LocalAddressesOf(string ns, string name) =>
+        interfacesOfPod.TryGetValue((ns, name), out var interfaces)
+            ? [.. interfaces.Order(StringComparer.Ordinal).SelectMany(i => localPods[i].Addresses)]
+            : [];
+
     /// <summary>The cluster's copy of a pod (null until a source reports it).</summary>
     public PodState? Pod(string ns, string name) => cluster.Pod(ns, name);
 
@@ -111,9 +123,6 @@ public sealed class PolicyCompilation
     {
         var (egressClassOf, egressClasses) = egress.Build();
         var (ingressClassOf, ingressClasses) = ingress.Build();
-        var sources = localPods.Values.SelectMany(l => l.Addresses.Select(a => new PodSource(l.HostInterface, a))).ToList();
-        sources.Sort((a, b) => string.CompareOrdinal(a.HostInterface, b.HostInterface) is var c && c != 0 ? c
-            : AddressRange.Host(a.Address).CompareTo(AddressRange.Host(b.Address)));
         return new DesiredDataplane(sources, egressClassOf, egressClasses, problems.Values.SelectMany(p => p).ToList())
         {
             Ingress = new IngressClasses(ingressClassOf, ingressClasses),

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Net;
 using CniEgress.Files;
@@ -12,7 +13,10 @@ namespace CniEgress.PolicyAgent.Sources;
 /// - while <see cref="Watch"/> is on, only the records the folder's events named are examined
 ///   (the whole folder again after a lost event, and every <see cref="FullScanInterval"/>);
 /// - a record is parsed only when its file holds a new version: the plugin replaces records by
-///   rename, so a new version is a new inode, and one lstat tells.</summary>
+///   rename, so a new version is a new inode, and one lstat tells;
+/// - the pods are kept as an immutable map changed entry by entry, so a reading that found
+///   nothing new returns the very map it returned before, and an unchanged pod is the same object
+///   (the reconciler passes over both without comparing them).</summary>
 public sealed class LocalAttachments(AttachmentStore store)
 {
     /// <summary>How often the whole folder is listed even while events name every change: a
@@ -22,6 +26,7 @@ public sealed class LocalAttachments(AttachmentStore store)
     private readonly Dictionary<string, (FileVersion Version, LocalPod? Pod)> files = new(StringComparer.Ordinal);
     private readonly HashSet<string> named = new(StringComparer.Ordinal); // guarded by itself
     private readonly Stopwatch sinceFullScan = new();
+    private ImmutableSortedDictionary<string, LocalPod> pods = ImmutableSortedDictionary.Create<string, LocalPod>(StringComparer.Ordinal);
     private bool watched, everythingChanged = true; // guarded by named
 
     /// <summary>The attachment's pod as the last <see cref="Read"/> found its record; null when unreadable or gone.</summary>
@@ -60,10 +65,6 @@ public sealed class LocalAttachments(AttachmentStore store)
         }
         if (paths == null) ScanEverything();
         else foreach (string path in paths) Examine(path);
-
-        var pods = new SortedDictionary<string, LocalPod>(StringComparer.Ordinal);
-        foreach (var (_, pod) in files.Values)
-            if (pod != null) pods[pod.HostInterface] = pod;
         return pods;
     }
 
@@ -74,7 +75,7 @@ public sealed class LocalAttachments(AttachmentStore store)
         if (Directory.Exists(store.Directory))
             foreach (string file in Directory.EnumerateFiles(store.Directory))
                 if (listed.Add(file)) Examine(file);
-        foreach (string gone in files.Keys.Where(f => !listed.Contains(f)).ToList()) files.Remove(gone);
+        foreach (string gone in files.Keys.Where(f => !listed.Contains(f)).ToList()) Forget(gone);
     }
 
     private void Examine(string file)
@@ -86,11 +87,24 @@ public sealed class LocalAttachments(AttachmentStore store)
         catch (IOException) { version = default(FileVersion); } // unexaminable: read it again every time
         if (version is not { } current)
         {
-            files.Remove(file);
+            Forget(file);
             return;
         }
         if (files.TryGetValue(file, out var known) && known.Version == current && current != default) return;
-        files[file] = (current, AttachmentStore.TryLoad(file) is { } record ? Of(record) : null);
+        var pod = AttachmentStore.TryLoad(file) is { } record ? Of(record) : null;
+        Forget(file);
+        files[file] = (current, pod);
+        if (pod != null) pods = pods.SetItem(pod.HostInterface, pod);
+    }
+
+    private void Forget(string file)
+    {
+        if (!files.Remove(file, out var known) || known.Pod is not { } pod) return;
+        // Another record may claim the same interface: only this record's pod goes, and the other takes its place.
+        if (!pods.TryGetValue(pod.HostInterface, out var listed) || !ReferenceEquals(listed, pod)) return;
+        pods = files.Values.Select(f => f.Pod).FirstOrDefault(p => p?.HostInterface == pod.HostInterface) is { } other
+            ? pods.SetItem(pod.HostInterface, other)
+            : pods.Remove(pod.HostInterface);
     }
 
     public static LocalPod Of(AttachmentRecord record)

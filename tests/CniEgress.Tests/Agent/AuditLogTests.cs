@@ -27,7 +27,7 @@ public class AuditLogTests
     [Fact]
     public void A_line_names_the_pod_and_the_policies_of_its_class()
     {
-        var view = new AuditView(new Dictionary<string, string> { ["ceg0123456789ab"] = "team-a/client" },
+        var view = new AuditView(new Dictionary<string, CniEgress.PolicyAgent.Policy.LocalPod> { ["ceg0123456789ab"] = new("team-a", "client", "ceg0123456789ab", []) },
             new Dictionary<string, IReadOnlyList<string>> { ["a-class-0003"] = ["team-a/only-db"] });
         byte[] v4 = new byte[24];
         v4[0] = 0x45; v4[9] = 17;

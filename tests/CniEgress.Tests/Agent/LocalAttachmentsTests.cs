@@ -75,4 +75,41 @@ public sealed class LocalAttachmentsTests : IDisposable
             $"{Volatile.Read(ref events) - before} events, then {string.Join(", ", attachments.Read().Keys)}");
         Assert.Equal("10.0.0.2", attachments.Find("c-b", "eth0")!.Addresses.Single().ToString());
     }
+
+    [Fact]
+    public void A_reading_that_finds_nothing_new_is_the_same_map_and_a_change_keeps_the_other_pods_objects()
+    {
+        var store = new AttachmentStore(stateDir);
+        var attachments = new LocalAttachments(store);
+        store.Write(Record("a", "10.0.0.1"));
+        store.Write(Record("b", "10.0.0.2"));
+        var first = attachments.Read();
+        Assert.Same(first, attachments.Read());
+
+        store.Write(Record("c", "10.0.0.3"));
+        var second = attachments.Read();
+        Assert.NotSame(first, second);
+        Assert.Equal(["ceg" + "a", "ceg" + "b"], first.Keys); // what the reconciler holds is never changed in place
+        Assert.Equal(["ceg" + "a", "ceg" + "b", "ceg" + "c"], second.Keys);
+        Assert.Same(first["ceg" + "a"], second["ceg" + "a"]);
+
+        store.Delete("c-a", "eth0");
+        Assert.Equal(["ceg" + "b", "ceg" + "c"], attachments.Read().Keys);
+        Assert.Same(second["ceg" + "b"], attachments.Read()["ceg" + "b"]);
+    }
+
+    [Fact]
+    public void When_two_records_claim_one_interface_deleting_one_leaves_the_other()
+    {
+        var store = new AttachmentStore(stateDir);
+        var attachments = new LocalAttachments(store);
+        store.Write(Record("a", "10.0.0.1"));
+        store.Write(Record("a", "10.0.0.2") with { ContainerId = "c-other" });
+        Assert.Single(attachments.Read());
+
+        store.Delete("c-other", "eth0");
+        Assert.Equal("10.0.0.1", attachments.Read()["ceg" + "a"].Addresses.Single().ToString());
+        store.Delete("c-a", "eth0");
+        Assert.Empty(attachments.Read());
+    }
 }
