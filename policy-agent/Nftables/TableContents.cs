@@ -1,4 +1,3 @@
-using System.Text;
 using CniEgress.Net;
 using CniEgress.Netlink.Nftables;
 using CniEgress.PolicyAgent.Policy;
@@ -6,49 +5,35 @@ using CniEgress.PolicyAgent.Policy;
 namespace CniEgress.PolicyAgent.Nftables;
 
 /// <summary>What our table holds, as kernel elements: the per-pod sets (sources, class, denial
-/// counters) and, per placed class, the elements of its slots. Each logical entry (a source pair,
-/// a pod's class, a destination range) sits under a canonical name with the element(s) that
-/// encode it, so two of these diff into the exact element changes between them. Elements are
+/// counters; <see cref="Nftables.PodSets"/>) and, per placed class, the elements of its slots.
+/// Each logical entry (a source pair, a pod's class, a destination range, a port range) has one
+/// identity and the element(s) that encode it, so two of these diff into the exact element
+/// changes between them. Elements are
 /// encoded only for entries a diff adds or removes: a changed class of a thousand ranges that
 /// differs in one costs a thousand keys compared and one range encoded.</summary>
 public sealed class TableContents
 {
-    private TableContents(Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> podSets, SlotPools slots)
+    private TableContents(PodSets podSets, SlotPools slots)
     {
         PodSets = podSets;
         Slots = slots;
     }
 
     /// <summary>pod-sources-v4/-v6, pod-class, pod-denials and their ingress pair: as many entries as local pods.</summary>
-    public Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>> PodSets { get; }
+    public PodSets PodSets { get; }
 
     public SlotPools Slots { get; }
 
     /// <summary>A table with nothing in it: diffing against it gives every element.</summary>
-    public static readonly TableContents Empty = new([], SlotPools.Fresh(new DesiredDataplane([], new Dictionary<string, string>(), new Dictionary<string, PolicyClass>(), [])));
+    public static readonly TableContents Empty = Nothing();
 
-    public static TableContents Of(DesiredDataplane desired, SlotPools slots)
+    public static TableContents Of(DesiredDataplane desired, SlotPools slots) => new(PodSets.Of(desired, slots), slots);
+
+    private static TableContents Nothing()
     {
-        Dictionary<EntryKey, Func<NftElement[]>> Sources(bool ipv6) => desired.PodSources.Where(s => DataplaneVerdict.IsIPv6(s.Address) == ipv6)
-            .ToDictionary(s => new EntryKey(AddressRange.Host(s.Address).First, 0, s.HostInterface), s => (Func<NftElement[]>)(() => [new NftElement([.. Ifname(s.HostInterface), .. s.Address.GetAddressBytes()])]));
-        var podSets = new Dictionary<string, Dictionary<EntryKey, Func<NftElement[]>>>(StringComparer.Ordinal)
-        {
-            ["pod-sources-v4"] = Sources(ipv6: false),
-            ["pod-sources-v6"] = Sources(ipv6: true),
-            ["pod-class"] = ClassMap(desired.ClassOfInterface, slots.Egress),
-            ["pod-denials"] = Interfaces(desired.ClassOfInterface.Keys),
-            ["pod-ingress-class"] = ClassMap(desired.Ingress.ClassOfInterface, slots.Ingress),
-            ["pod-ingress-denials"] = Interfaces(desired.Ingress.ClassOfInterface.Keys),
-        };
-        return new TableContents(podSets, slots);
+        var nothing = new DesiredDataplane([], new Dictionary<string, string>(), new Dictionary<string, PolicyClass>(), []);
+        return Of(nothing, SlotPools.Fresh(nothing));
     }
-
-    private static Dictionary<EntryKey, Func<NftElement[]>> ClassMap(IReadOnlyDictionary<string, string> classOf, SlotAllocator pool) =>
-        classOf.ToDictionary(kv => new EntryKey(0, 0, kv.Key, pool.Placed[kv.Value].Chain),
-            kv => (Func<NftElement[]>)(() => [new NftElement(Ifname(kv.Key), Verdict: NftVerdict.Goto(pool.Placed[kv.Value].Chain))]));
-
-    private static Dictionary<EntryKey, Func<NftElement[]>> Interfaces(IEnumerable<string> names) =>
-        names.ToDictionary(i => EntryKey.Of(i), i => (Func<NftElement[]>)(() => [new NftElement(Ifname(i))]));
 
     /// <summary>What one set of a class is built from: equal sources give equal elements, so a diff
     /// passes over a set whose source did not change without building it (a pod joining one port
@@ -144,7 +129,7 @@ public sealed class TableContents
     {
         var deletions = new List<NftElementChange>();
         var additions = new List<NftElementChange>();
-        Compare(current.PodSets, next.PodSets, deletions, additions);
+        PodSets.Diff(current.PodSets, next.PodSets, deletions, additions);
         ComparePools(current.Slots.Egress, next.Slots.Egress, deletions, additions);
         ComparePools(current.Slots.Ingress, next.Slots.Ingress, deletions, additions);
         return [.. deletions, .. additions];
@@ -193,20 +178,7 @@ public sealed class TableContents
         Verdict: NftVerdict.Jump(groupChain));
 
     private static byte[] Bytes(UInt128 number, bool ipv6) => AddressMath.ToAddress(number, ipv6).GetAddressBytes();
-
-    /// <summary>ifname keys are IFNAMSIZ (16) bytes, zero padded.</summary>
-    private static byte[] Ifname(string name)
-    {
-        var key = new byte[16];
-        Encoding.ASCII.GetBytes(name, key);
-        return key;
-    }
 }
 
-/// <summary>The identity of a logical entry within one set: two numbers (a range, or a port
-/// range and its group) or, for the per-pod sets, the pod's interface with its address (a
-/// source pair) or the chain it jumps to (its class).</summary>
-public readonly record struct EntryKey(UInt128 A, UInt128 B, string? Text = null, string? Detail = null)
-{
-    public static EntryKey Of(string text) => new(0, 0, text);
-}
+/// <summary>The identity of a port map's entry: its protocol and port range, and its group.</summary>
+public readonly record struct EntryKey(UInt128 A, UInt128 B);

@@ -33,7 +33,16 @@ public sealed record IngressClasses(IReadOnlyDictionary<string, string> ClassOfI
 }
 
 /// <summary>A local pod's interface and one address it may send from (anti-spoofing).</summary>
-public sealed record PodSource(string HostInterface, System.Net.IPAddress Address);
+public sealed record PodSource(string HostInterface, System.Net.IPAddress Address)
+{
+    /// <summary>The dataplane's order: by interface (ordinal), then address (IPv4 first). The
+    /// compiler keeps an unchanged source as the same object, which a walk over two versions meets
+    /// at every step.</summary>
+    public static readonly IComparer<PodSource> Order = Comparer<PodSource>.Create((a, b) =>
+        ReferenceEquals(a, b) ? 0
+        : string.CompareOrdinal(a.HostInterface, b.HostInterface) is var c && c != 0 ? c
+        : CniEgress.Net.AddressRange.Host(a.Address).CompareTo(CniEgress.Net.AddressRange.Host(b.Address)));
+}
 
 /// <summary>The traffic allowed to every pod selected by the same set of policies, in one
 /// direction. <see cref="AnyTraffic"/>: peers (destinations on egress, sources on ingress) open

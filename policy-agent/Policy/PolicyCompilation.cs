@@ -15,8 +15,7 @@ public sealed class PolicyCompilation
     private readonly Dictionary<string, LocalPod> localPods = new(StringComparer.Ordinal);
     private readonly Dictionary<(string, string), HashSet<string>> interfacesOfPod = [];
     // Every local pod's sources in the dataplane's order, changed pod by pod: a build hands it out as it is.
-    private ImmutableSortedSet<PodSource> sources = ImmutableSortedSet.Create<PodSource>(Comparer<PodSource>.Create((a, b) =>
-        string.CompareOrdinal(a.HostInterface, b.HostInterface) is var c && c != 0 ? c : AddressRange.Host(a.Address).CompareTo(AddressRange.Host(b.Address))));
+    private ImmutableSortedSet<PodSource> sources = ImmutableSortedSet.Create(PodSource.Order);
     private readonly SideCompilation egress;
     private readonly SideCompilation ingress;
 

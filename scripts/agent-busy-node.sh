@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# What the agent pays per CNI ADD on a busy node: egress-agent (manifests mode, one namespace with
+# an egress policy for every pod; the pods themselves are unknown to the manifests, so each is
+# failed closed into the unknown-pod class) serves PODS ADDs first, then ROUNDS more are timed.
+# Prints the agent's CPU time per timed ADD (utime + stime from /proc/PID/stat, 10 ms ticks: use
+# >= 100 rounds) and the ADD's median and p10 (the exec of `ip netns add` included). "perf"
+# records the agent's profile meanwhile into /tmp/agent-busy-node.perf (resolve its frames with
+# the unstripped binary, policy-agent/bin/Release/net10.0/linux-x64/native/egress-agent.dbg).
+# BUILD: a directory with dist/cni-egress and dist/egress-agent (default: this repo). To compare
+# builds, run the script once per build, alternating: each run is a fresh sandbox.
+# Usage (root, after ./build.sh): scripts/sandbox.sh scripts/agent-busy-node.sh PODS ROUNDS [perf] [BUILD]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "${CNI_EGRESS_SANDBOX:-}" = inner ] || { echo "run it inside scripts/sandbox.sh" >&2; exit 2; }
+usage="usage: $0 PODS ROUNDS [perf] [BUILD]"
+pods=${1:?$usage} rounds=${2:?$usage}
+shift 2
+profile=
+[ "${1:-}" = perf ] && { profile=1; shift; }
+build=${1:-$PWD}
+export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
+state=/run/cni-egress-busy manifests=/run/busy-manifests perf_pid=
+mkdir -p "$state" "$manifests"
+times=$(mktemp)
+cat > "$manifests/policy.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {team: a}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-egress, namespace: default}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 192.0.2.0/24}}]
+    ports: [{port: 443}]
+YAML
+config='{"cniVersion":"1.0.0","name":"busy","type":"cni-egress","stateDir":"'$state'","policyAgent":"required","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.200.0.0/16"}]]}}'
+"$build/dist/egress-agent" run --manifests "$manifests" --node-name busy --state-dir "$state" --status-address "" 2> /run/busy-agent.log &
+agent=$!
+# shellcheck disable=SC2064 # this agent and this file, now
+trap "kill $agent 2>/dev/null || true; rm -f $times" EXIT
+for _ in $(seq 1 100); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
+[ -S "$state/agent.sock" ] || { echo "the agent did not start: $(cat /run/busy-agent.log)" >&2; exit 1; }
+
+add() {
+  ip netns add "$1"
+  CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_NETNS="/run/netns/$1" CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$1;K8S_POD_UID=u-$1" \
+    "$build/dist/cni-egress" <<< "$config" > /dev/null
+}
+
+for i in $(seq 1 "$pods"); do add "wired-$i"; done
+sleep 1
+cpu0=$(awk '{ print $14 + $15 }' "/proc/$agent/stat")
+if [ -n "$profile" ]; then
+  perf record -q -g -o /tmp/agent-busy-node.perf -p "$agent" &
+  perf_pid=$!
+  sleep 0.5
+fi
+for i in $(seq 1 "$rounds"); do
+  t0=$EPOCHREALTIME
+  add "timed-$i"
+  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >> "$times"
+done
+cpu1=$(awk '{ print $14 + $15 }' "/proc/$agent/stat")
+if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+awk -v a="$cpu0" -v b="$cpu1" -v n="$rounds" -v t="$(getconf CLK_TCK)" -v build="$build" -v pods="$pods" \
+  'BEGIN { printf "%s, %d pods wired before: agent CPU per ADD %.2f ms; ", build, pods, (b - a) * 1000 / t / n }'
+sort -n "$times" | awk '{ a[NR] = $1 } END { printf "ADD median %.2f ms, p10 %.2f ms\n", a[int(NR / 2) + 1], a[int(NR / 10) + 1] }'
