@@ -46,16 +46,15 @@ public sealed class PodSets
             set.AddTo(deletions, additions);
     }
 
-    /// <summary>A pod's class entry jumps to its class's chain: it changes when the pod moves to
-    /// another class, or when its class sits in another slot than before. Its denial counter is
-    /// there while it has a class at all.</summary>
+    /// <summary>A pod's class entry jumps to its class's chain: it changes when the pod moves to a
+    /// class in another slot. A class keeps its slot from one update to the next
+    /// (<see cref="SlotAllocator.Next"/>), so the same class is the same chain; a new class that
+    /// inherited a gone one's slot may be too. Its denial counter is there while it has a class at all.</summary>
     private static void ClassMap(IReadOnlyCollection<KeyValuePair<string, string>> before, SlotAllocator beforePool,
         IReadOnlyCollection<KeyValuePair<string, string>> after, SlotAllocator afterPool, SetChanges classes, SetChanges denials)
     {
-        var moved = beforePool.Placed.Where(p => afterPool.Placed.TryGetValue(p.Key, out var now) && now.Chain != p.Value.Chain)
-            .Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
         Walk(before, after, (a, b) => string.CompareOrdinal(a.Key, b.Key),
-            (was, now) => was.Value == now.Value ? !moved.Contains(was.Value) : beforePool.Placed[was.Value].Chain == afterPool.Placed[now.Value].Chain,
+            (was, now) => was.Value == now.Value || beforePool.Placed[was.Value].Chain == afterPool.Placed[now.Value].Chain,
             (entry, added) => classes.Note(added, new NftElement(Ifname(entry.Key), Verdict: NftVerdict.Goto((added ? afterPool : beforePool).Placed[entry.Value].Chain))));
         Walk(before, after, (a, b) => string.CompareOrdinal(a.Key, b.Key), (_, _) => true,
             (entry, added) => denials.Note(added, new NftElement(Ifname(entry.Key))));
@@ -103,7 +102,7 @@ public sealed class PodSets
             : classOf.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
 
     /// <summary>ifname keys are IFNAMSIZ (16) bytes, zero padded.</summary>
-    internal static byte[] Ifname(string name)
+    private static byte[] Ifname(string name)
     {
         var key = new byte[16];
         Encoding.ASCII.GetBytes(name, key);

@@ -92,15 +92,20 @@ public sealed class LocalAttachments(AttachmentStore store)
         }
         if (files.TryGetValue(file, out var known) && known.Version == current && current != default) return;
         var pod = AttachmentStore.TryLoad(file) is { } record ? Of(record) : null;
-        Forget(file);
         files[file] = (current, pod);
         if (pod != null) pods = pods.SetItem(pod.HostInterface, pod);
+        if (known.Pod is { } previous && previous.HostInterface != pod?.HostInterface) Unlist(previous);
     }
 
     private void Forget(string file)
     {
-        if (!files.Remove(file, out var known) || known.Pod is not { } pod) return;
-        // Another record may claim the same interface: only this record's pod goes, and the other takes its place.
+        if (files.Remove(file, out var known) && known.Pod is { } pod) Unlist(pod);
+    }
+
+    /// <summary>A record's pod is gone from it. Another record may claim the same interface: only
+    /// this pod leaves the map, and the other takes its place.</summary>
+    private void Unlist(LocalPod pod)
+    {
         if (!pods.TryGetValue(pod.HostInterface, out var listed) || !ReferenceEquals(listed, pod)) return;
         pods = files.Values.Select(f => f.Pod).FirstOrDefault(p => p?.HostInterface == pod.HostInterface) is { } other
             ? pods.SetItem(pod.HostInterface, other)
