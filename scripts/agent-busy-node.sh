@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${CNI_EGRESS_SANDBOX:-}" = inner ] || { echo "run it inside scripts/sandbox.sh" >&2; exit 2; }
+scripts/node-uplink.sh # the default routes and address every node has
 usage="usage: $0 PODS ROUNDS [perf] [BUILD]"
 pods=${1:?$usage} rounds=${2:?$usage}
 shift 2

@@ -19,6 +19,7 @@ set -euo pipefail
 mode=$1 rounds=$2
 shift 2
 case $mode in version|add|check|cpu|del) ;; *) echo "mode must be version, add, check, cpu or del" >&2; exit 2 ;; esac
+"$(dirname "$0")/node-uplink.sh" # the default routes and address every node has
 config=$(mktemp)
 results=$(mktemp -d)
 trap 'rm -rf "$config" "$results"' EXIT

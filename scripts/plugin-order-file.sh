@@ -14,6 +14,7 @@ repo=$PWD
 if [ "${1:-}" = --calls ]; then
   # Inside the sandbox: the calls whose code should be hot. $2 is the probed binary.
   plugin=$2
+  "$repo/scripts/node-uplink.sh" # the calls take the paths of a node with default routes
   export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
   ipv4='{"cniVersion":"1.0.0","name":"order4","type":"cni-egress","stateDir":"/run/cni-egress-order","policyAgent":"off","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.206.0.0/16"}]]}}'
   dual='{"cniVersion":"1.1.0","name":"order6","type":"cni-egress","stateDir":"/run/cni-egress-order","policyAgent":"off","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.207.0.0/16"}],[{"subnet":"fd00:207::/64"}]]}}'

@@ -23,6 +23,7 @@ internal static class Errno
     public static int ENOPROTOOPT => 92;
     public static int ENOBUFS => 105;
     public static int ENAMETOOLONG => 36;
+    public static int ENETUNREACH => 101;
 
     /// <summary>The errno of the last Tmds.LibC call made on this thread.</summary>
     public static int Last => LibC.errno;

@@ -104,13 +104,14 @@ public sealed class NetlinkSocket : IDisposable
     }
 
     /// <summary><see cref="Execute"/> for a question whose usual answer is "no such object"
-    /// (ENOENT, ENODEV, ESRCH): returns false for it instead of throwing. The plugin asks such
-    /// questions on every ADD, and the first exception a native-AOT process throws faults in
-    /// the unwinder and its tables.</summary>
-    public bool TryExecute(string operation, ReadOnlySpan<byte> request, uint sequence, NetlinkMessageHandler? onReply = null)
+    /// (ENOENT, ENODEV, ESRCH, and <paramref name="alsoNotFound"/> when the question has its own,
+    /// such as a route lookup's ENETUNREACH): returns false for it instead of throwing. The plugin
+    /// asks such questions on every ADD, and the first exception a native-AOT process throws
+    /// faults in the unwinder and its tables.</summary>
+    public bool TryExecute(string operation, ReadOnlySpan<byte> request, uint sequence, NetlinkMessageHandler? onReply = null, int alsoNotFound = 0)
     {
         Send(operation, request);
-        return ReadReplies(operation, sequence, sequence, sequence, isDump: false, notFoundIsAnswer: true, onReply) != ReplyOutcome.NotFound;
+        return ReadReplies(operation, sequence, sequence, sequence, isDump: false, notFoundIsAnswer: true, onReply, alsoNotFound) != ReplyOutcome.NotFound;
     }
 
     /// <summary>Sends one NLM_F_DUMP request and passes every message up to NLMSG_DONE to
@@ -170,7 +171,7 @@ public sealed class NetlinkSocket : IDisposable
 
     private enum ReplyOutcome { Complete, Inconsistent, NotFound }
 
-    private ReplyOutcome ReadReplies(string operation, uint first, uint last, uint final, bool isDump, bool notFoundIsAnswer, NetlinkMessageHandler? handler)
+    private ReplyOutcome ReadReplies(string operation, uint first, uint last, uint final, bool isDump, bool notFoundIsAnswer, NetlinkMessageHandler? handler, int alsoNotFound = 0)
     {
         bool consistent = true;
         while (true)
@@ -187,7 +188,7 @@ public sealed class NetlinkSocket : IDisposable
                     case NetlinkMessageType.Error:
                     case NetlinkMessageType.Done when isDump:
                         int errno = ParseError(message, out string? detail);
-                        if (errno != 0 && notFoundIsAnswer && message.Sequence == final && NetlinkException.MeansNotFound(errno)) return ReplyOutcome.NotFound;
+                        if (errno != 0 && notFoundIsAnswer && message.Sequence == final && (NetlinkException.MeansNotFound(errno) || errno == alsoNotFound)) return ReplyOutcome.NotFound;
                         if (errno != 0) throw NetlinkException.FromErrno(operation, errno, detail);
                         if (message.Sequence == final) return consistent ? ReplyOutcome.Complete : ReplyOutcome.Inconsistent;
                         break;

@@ -50,25 +50,31 @@ public sealed partial class RouteNetlinkClient
 
     /// <summary>The kernel's lookup of an address nothing routes specifically matches the default
     /// route the kernel itself would use, at the cost of one request whatever the number of pod
-    /// routes. Only a main-table default route through one device is taken at its word; anything
-    /// else (a more specific route, policy routing to another table, multipath, no route at all)
-    /// is left to the dump.</summary>
+    /// routes. A main-table default route through one device is taken at its word, and so is "no
+    /// route" (0): nothing in any table the rules reach covers the address, so there is no live
+    /// default route, and a node without one (an air-gapped node with only static routes) would
+    /// otherwise dump every pod route on every ADD. Anything else (a more specific route, policy
+    /// routing to another table, multipath, an unreachable or prohibit route) is left to the dump.</summary>
     private int? DefaultRouteByLookup(AddressFamily family)
     {
         var destination = family == AddressFamily.InterNetworkV6 ? UnroutedV6 : UnroutedV4;
         RouteEntry? matched = null;
         try
         {
-            TryExecute(family == AddressFamily.InterNetworkV6 ? "look up the IPv6 default route" : "look up the IPv4 default route",
+            // ENETUNREACH, no route, is an answer and not an exception: a native-AOT process pays
+            // for its first exception in unwinder pages.
+            bool routed = TryExecute(family == AddressFamily.InterNetworkV6 ? "look up the IPv6 default route" : "look up the IPv4 default route",
                 (writer, sequence) => RouteMessages.LookUpRoute(writer, sequence, destination),
                 (in NetlinkMessage message) =>
                 {
                     if (RouteMessages.TryParseRoute(message, RT_TABLE_MAIN, out var entry)) matched = entry;
-                });
+                },
+                alsoNotFound: Interop.Errno.ENETUNREACH);
+            if (!routed) return 0;
         }
         catch (NetlinkException)
         {
-            return null; // ENETUNREACH and the like: no route, or none the lookup can give
+            return null; // an unreachable or prohibit route, and the like
         }
         return matched is { Spec.Destination.PrefixLength: 0 } route ? route.Spec.OutputInterface : null;
     }

@@ -113,17 +113,17 @@ public sealed partial class RouteNetlinkClient : IDisposable
         Exchange(operation, build, onReply, notFoundIsAnswer: false);
 
     /// <summary><see cref="Execute"/>, false when the kernel has no such object.</summary>
-    private bool TryExecute(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply = null) =>
-        Exchange(operation, build, onReply, notFoundIsAnswer: true);
+    private bool TryExecute(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply = null, int alsoNotFound = 0) =>
+        Exchange(operation, build, onReply, notFoundIsAnswer: true, alsoNotFound);
 
-    private bool Exchange(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply, bool notFoundIsAnswer)
+    private bool Exchange(string operation, Action<NetlinkMessageWriter, uint> build, NetlinkMessageHandler? onReply, bool notFoundIsAnswer, int alsoNotFound = 0)
     {
         lock (_gate)
         {
             _writer.Clear();
             uint sequence = _socket.NextSequence();
             build(_writer, sequence);
-            if (notFoundIsAnswer) return _socket.TryExecute(operation, _writer.WrittenSpan, sequence, onReply);
+            if (notFoundIsAnswer) return _socket.TryExecute(operation, _writer.WrittenSpan, sequence, onReply, alsoNotFound);
             _socket.Execute(operation, _writer.WrittenSpan, sequence, onReply);
             return true;
         }

@@ -49,26 +49,12 @@ public class ProcessStartTests
     public void An_add_starts_no_thread_and_wires_the_pod()
     {
         NodeAddress.Ensure();
-        var network = new TestNetwork(ipv4: true, ipv6: true);
-        using var pod = new PodNamespace();
-        string id = "c" + Guid.NewGuid().ToString("N");
-        string trace = Path.GetTempFileName();
-        try
-        {
-            var added = CniPluginProcess.Invoke("ADD", network.Config, id, pod.Path,
-                runUnder: ["strace", "-f", "-qq", "-e", "trace=clone,clone3,socket", "-o", trace]);
-            Assert.True(added.ExitCode == 0, added.ToString());
-            Assert.Equal(2, added.Json["ips"]!.AsArray().Count);
-            Assert.True(pod.Ping(NodeAddress.V4), "the pod wired under strace cannot reach the node over IPv4");
-            Assert.True(pod.Ping(NodeAddress.V6), "the pod wired under strace cannot reach the node over IPv6");
-            string calls = File.ReadAllText(trace);
-            Assert.Contains("socket(AF_NETLINK", calls, StringComparison.Ordinal); // the trace saw the netlink sockets
-            Assert.DoesNotContain("clone", calls, StringComparison.Ordinal);
-        }
-        finally
-        {
-            network.Del(id, pod.Path);
-            File.Delete(trace);
-        }
+        using var add = new TracedAdd(new TestNetwork(ipv4: true, ipv6: true), "clone,clone3,socket");
+        Assert.True(add.Response.ExitCode == 0, add.Response.ToString());
+        Assert.Equal(2, add.Response.Json["ips"]!.AsArray().Count);
+        Assert.True(add.Pod.Ping(NodeAddress.V4), "the pod wired under strace cannot reach the node over IPv4");
+        Assert.True(add.Pod.Ping(NodeAddress.V6), "the pod wired under strace cannot reach the node over IPv6");
+        Assert.Contains("socket(AF_NETLINK", add.Trace, StringComparison.Ordinal); // the trace saw the netlink sockets
+        Assert.DoesNotContain("clone", add.Trace, StringComparison.Ordinal);
     }
 }
