@@ -6,18 +6,25 @@
 # >= 100 rounds) and the ADD's median and p10 (the exec of `ip netns add` included). "perf"
 # records the agent's profile meanwhile into /tmp/agent-busy-node.perf (resolve its frames with
 # the unstripped binary, policy-agent/bin/Release/net10.0/linux-x64/native/egress-agent.dbg).
+# "handshake" times each round twice instead, with `policyAgent: required` and `off` in turn
+# against the same agent (which reads the record either way), under `perf stat`: the ADD's wall
+# time (without `ip netns add`) and its CPU time, medians of each, so the wait for the agent's
+# answer shows as wall time that is not CPU.
 # BUILD: a directory with dist/cni-egress and dist/egress-agent (default: this repo). To compare
 # builds, run the script once per build, alternating: each run is a fresh sandbox.
-# Usage (root, after ./build.sh): scripts/sandbox.sh scripts/agent-busy-node.sh PODS ROUNDS [perf] [BUILD]
+# Usage (root, after ./build.sh): scripts/sandbox.sh scripts/agent-busy-node.sh PODS ROUNDS [perf|handshake] [BUILD]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${CNI_EGRESS_SANDBOX:-}" = inner ] || { echo "run it inside scripts/sandbox.sh" >&2; exit 2; }
 scripts/node-uplink.sh # the default routes and address every node has
-usage="usage: $0 PODS ROUNDS [perf] [BUILD]"
+usage="usage: $0 PODS ROUNDS [perf|handshake] [BUILD]"
 pods=${1:?$usage} rounds=${2:?$usage}
 shift 2
-profile=
-[ "${1:-}" = perf ] && { profile=1; shift; }
+profile= handshake=
+case ${1:-} in
+  perf) profile=1; shift ;;
+  handshake) handshake=1; shift ;;
+esac
 build=${1:-$PWD}
 export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
 state=/run/cni-egress-busy manifests=/run/busy-manifests perf_pid=
@@ -54,6 +61,32 @@ add() {
 
 for i in $(seq 1 "$pods"); do add "wired-$i"; done
 sleep 1
+
+if [ -n "$handshake" ]; then
+  # One ADD in pod $1 with policyAgent $2: its wall time (without `ip netns add`) appended to
+  # $times.$2.wall; with $3 = cpu, under perf stat instead (whose own start would swamp the wall
+  # time), its CPU time to $times.$2.cpu.
+  timed_add() {
+    ip netns add "$1"
+    local t0=$EPOCHREALTIME
+    CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_NETNS="/run/netns/$1" CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$1;K8S_POD_UID=u-$1" \
+      ${3:+perf stat -x, -e task-clock -o "$times.stat"} "$build/dist/cni-egress" <<< "${config/\"required\"/\"$2\"}" > /dev/null
+    if [ -n "${3:-}" ]; then awk -F, '/task-clock/ { print $1 }' "$times.stat" >> "$times.$2.cpu"
+    else awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >> "$times.$2.wall"; fi
+  }
+  for i in $(seq 1 "$rounds"); do
+    for cpu in "" cpu; do
+      if (( i % 2 )); then timed_add "req$cpu-$i" required $cpu; timed_add "off$cpu-$i" off $cpu
+      else timed_add "off$cpu-$i" off $cpu; timed_add "req$cpu-$i" required $cpu; fi
+    done
+  done
+  median() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.2f ms (p10 %.2f)", v[int(NR / 2) + 1], v[int(NR / 10) + 1] }'; }
+  for mode in required off; do
+    echo "$build, $pods pods wired before, policyAgent $mode: ADD wall median $(median "$times.$mode.wall"), CPU median $(median "$times.$mode.cpu"), $rounds rounds"
+  done
+  rm -f "$times".*
+  exit 0
+fi
 cpu0=$(awk '{ print $14 + $15 }' "/proc/$agent/stat")
 if [ -n "$profile" ]; then
   perf record -q -g -o /tmp/agent-busy-node.perf -p "$agent" &

@@ -13,21 +13,24 @@
 # Each CMD is a command line: "dist/cni-egress", or "env DOTNET_GCgen0size=0x200000 dist/cni-egress"
 # (compare that with "env dist/cni-egress": the exec of env is part of each call).
 # Prints the median and p10 over the rounds for each CMD.
-# Usage: scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu|del ROUNDS CMD...
+# The sandbox gets a node's uplink and default routes first (scripts/node-uplink.sh); UPLINK=0
+# leaves them out, for a node without a default route. PODS=N wires N pods with the first CMD
+# before the rounds (a busy node: N host routes, N veths).
+# Usage: [PODS=N] [UPLINK=0] scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu|del ROUNDS CMD...
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: $0 version|add|check|cpu|del ROUNDS CMD..." >&2; exit 2; }
 mode=$1 rounds=$2
 shift 2
 case $mode in version|add|check|cpu|del) ;; *) echo "mode must be version, add, check, cpu or del" >&2; exit 2 ;; esac
-"$(dirname "$0")/node-uplink.sh" # the default routes and address every node has
+[ "${UPLINK:-1}" = 0 ] || "$(dirname "$0")/node-uplink.sh" # the default routes and address every node has
 config=$(mktemp)
 results=$(mktemp -d)
 trap 'rm -rf "$config" "$results"' EXIT
 echo '{"cniVersion":"1.0.0","name":"ab","type":"cni-egress","stateDir":"/run/cni-egress-ab","policyAgent":"off","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.201.0.0/16"}]]}}' > "$config"
 export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
 
+read -r -a first <<<"$1"
 if [ "$mode" = check ]; then
-  read -r -a first <<<"$1"
   ip netns add ab-check
   trap 'CNI_COMMAND=DEL CNI_CONTAINERID=ab-check CNI_NETNS=/run/netns/ab-check "${first[@]}" < "$config" > /dev/null || true; ip netns del ab-check; rm -rf "$config" "$results"' EXIT
   result=$(CNI_COMMAND=ADD CNI_CONTAINERID=ab-check CNI_NETNS=/run/netns/ab-check "${first[@]}" < "$config")
@@ -36,6 +39,11 @@ if [ "$mode" = check ]; then
 fi
 
 [ "$mode" = del ] && sysctl -qw net.ipv6.conf.all.forwarding=1
+
+for ((i = 0; i < ${PODS:-0}; i++)); do
+  ip netns add "ab-busy$i"
+  CNI_COMMAND=ADD CNI_CONTAINERID=ab-busy$i CNI_NETNS=/run/netns/ab-busy$i "${first[@]}" < "$config" > /dev/null
+done
 
 elapsed_ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.3f\n", (b - a) * 1000 / n }'; }
 

@@ -17,6 +17,11 @@ public sealed class TracedAdd : IDisposable
                 runUnder: ["strace", "-f", "-qq", "-e", "trace=" + syscalls, "-o", trace]);
             Trace = File.ReadAllText(trace);
         }
+        catch
+        {
+            Dispose();
+            throw;
+        }
         finally
         {
             File.Delete(trace);
