@@ -16,14 +16,14 @@ public sealed class NftCommand(params string[] command) : INftExecutor
 
     public void Apply(string transaction)
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-f", "-"], Encoding.UTF8.GetBytes(transaction), Timeout);
+        var outcome = Run(["-f", "-"], Encoding.UTF8.GetBytes(transaction));
         if (outcome.ExitCode != 0)
             throw new NftException($"nft refused the transaction (exit {outcome.ExitCode}): {FirstLines(outcome.Stderr, 6)}");
     }
 
     public IReadOnlyList<NftRuleset.TableObject> ListObjects()
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-t", "-j", "list", "table", "inet", NftRuleset.Table], [], Timeout);
+        var outcome = Run(["-t", "-j", "list", "table", "inet", NftRuleset.Table], []);
         if (outcome.ExitCode != 0) return []; // no table yet
         using var document = JsonDocument.Parse(outcome.Stdout);
         var objects = new List<NftRuleset.TableObject>();
@@ -36,7 +36,7 @@ public sealed class NftCommand(params string[] command) : INftExecutor
     /// <summary>`nft -j list table inet cni-egress`; null when the table does not exist.</summary>
     public string? ListTableJson()
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "table", "inet", NftRuleset.Table], [], Timeout);
+        var outcome = Run(["-j", "list", "table", "inet", NftRuleset.Table], []);
         return outcome.ExitCode == 0 ? outcome.Stdout : null;
     }
 
@@ -50,7 +50,7 @@ public sealed class NftCommand(params string[] command) : INftExecutor
     /// <summary>The packet counters of a set's elements (a set with the counter flag), by element.</summary>
     public IReadOnlyDictionary<string, long> ReadCounters(string set)
     {
-        var outcome = ProcessRunner.Run(executable, [.. prefix, "-j", "list", "set", "inet", NftRuleset.Table, set], [], Timeout);
+        var outcome = Run(["-j", "list", "set", "inet", NftRuleset.Table, set], []);
         var counters = new Dictionary<string, long>(StringComparer.Ordinal);
         if (outcome.ExitCode != 0) return counters;
         using var document = JsonDocument.Parse(outcome.Stdout);
@@ -63,6 +63,24 @@ public sealed class NftCommand(params string[] command) : INftExecutor
                     counters[key] = counter.GetProperty("packets").GetInt64();
         }
         return counters;
+    }
+
+    /// <summary>nft with these arguments; a missing or hung nft is an <see cref="NftException"/>
+    /// that says so, like any refusal, so the agent reports it in one line instead of crashing.</summary>
+    private ProcessRunner.Outcome Run(string[] arguments, ReadOnlySpan<byte> stdin)
+    {
+        try
+        {
+            return ProcessRunner.Run(executable, [.. prefix, .. arguments], stdin, Timeout);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new NftException($"could not run {executable} (package nftables; is it installed and on PATH?): {e.Message}");
+        }
+        catch (TimeoutException e)
+        {
+            throw new NftException(e.Message);
+        }
     }
 
     private static string FirstLines(string text, int count) =>

@@ -244,6 +244,19 @@ public class ManifestAgentTests(ITestOutputHelper output)
         Assert.DoesNotContain("   at ", outcome.Stderr, StringComparison.Ordinal);
     }
 
+    [KernelFact]
+    public void Run_on_a_node_without_nft_fails_with_a_one_line_error_that_names_it()
+    {
+        using var node = new PolicyNode();
+        string folder = ManifestFolder(node, Policy(OtherExternalV4 + "/32"));
+        var outcome = Shell.Run("ip", ["netns", "exec", node.Node.Name, "env", "PATH=/nonexistent", AgentProcess.Native,
+            "run", "--manifests", folder, "--node-name", "node-1", "--state-dir", node.StateDir, "--status-address", ""]);
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Contains("error: could not run nft (package nftables", outcome.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", outcome.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", outcome.Stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>The node's manifest folder, holding the cluster (namespace team-a, its client pod) and one policy.</summary>
     private static string ManifestFolder(PolicyNode node, string policy)
     {
