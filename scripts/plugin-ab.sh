@@ -15,8 +15,9 @@
 # Prints the median and p10 over the rounds for each CMD.
 # The sandbox gets a node's uplink and default routes first (scripts/node-uplink.sh); UPLINK=0
 # leaves them out, for a node without a default route. PODS=N wires N pods with the first CMD
-# before the rounds (a busy node: N host routes, N veths).
-# Usage: [PODS=N] [UPLINK=0] scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu|del ROUNDS CMD...
+# before the rounds (a busy node: N host routes, N veths). IPAM=host-local delegates the addresses to
+# Debian's host-local (/usr/lib/cni) instead of the built-in IPAM: one child process per ADD and DEL.
+# Usage: [PODS=N] [UPLINK=0] [IPAM=host-local] scripts/sandbox.sh scripts/plugin-ab.sh version|add|check|cpu|del ROUNDS CMD...
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: $0 version|add|check|cpu|del ROUNDS CMD..." >&2; exit 2; }
 mode=$1 rounds=$2
@@ -26,8 +27,14 @@ case $mode in version|add|check|cpu|del) ;; *) echo "mode must be version, add, 
 config=$(mktemp)
 results=$(mktemp -d)
 trap 'rm -rf "$config" "$results"' EXIT
-echo '{"cniVersion":"1.0.0","name":"ab","type":"cni-egress","stateDir":"/run/cni-egress-ab","policyAgent":"off","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.201.0.0/16"}]]}}' > "$config"
-export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
+ipam='"type":"cni-egress"' plugins=/opt/cni/bin
+case ${IPAM:-} in
+  "") ;;
+  host-local) ipam='"type":"host-local","dataDir":"/run/cni-egress-ab/host-local"' plugins=/usr/lib/cni ;;
+  *) echo "IPAM must be host-local or unset" >&2; exit 2 ;;
+esac
+echo '{"cniVersion":"1.0.0","name":"ab","type":"cni-egress","stateDir":"/run/cni-egress-ab","policyAgent":"off","ipam":{'"$ipam"',"ranges":[[{"subnet":"10.201.0.0/16"}]]}}' > "$config"
+export CNI_IFNAME=eth0 CNI_PATH=$plugins
 
 read -r -a first <<<"$1"
 if [ "$mode" = check ]; then

@@ -1,44 +1,190 @@
+using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using static CniEgress.Interop.Syscalls;
 
 namespace CniEgress.Processes;
 
 /// <summary>The one place that starts child processes: bounded in time, stdin fed, both
-/// outputs captured, the child killed by its pid when it overstays.</summary>
-public static class ProcessRunner
+/// outputs captured, the child (and what it started) killed by its process group when it
+/// overstays.
+/// A child is spawned the way libcni runs a plugin (Go's os/exec): posix_spawn, which glibc does
+/// with a vfork-style clone, pipes drained by one poll loop, and waitpid, all on the calling
+/// thread. .NET's Process brings a SIGCHLD-reaping thread, thread-pool readers and 0.7 MB of code
+/// into the native-AOT plugin; without it an ADD that delegates to host-local takes 1.3 ms less
+/// and 2.3 ms less CPU, and every call ~20 fewer page faults (docs/benchmarks.md).</summary>
+public static unsafe class ProcessRunner
 {
     public sealed record Outcome(int ExitCode, string Stdout, string Stderr);
 
+    private const int OCloexec = 0x80000;
+    private const int EIntr = 4, EAgain = 11;
+
+    /// <param name="executable">A path, or a name looked up in PATH.</param>
+    /// <exception cref="Win32Exception">The executable could not be started (its errno).</exception>
+    /// <exception cref="TimeoutException">It ran longer than <paramref name="timeout"/> and was killed.</exception>
     public static Outcome Run(string executable, IReadOnlyList<string> arguments, ReadOnlySpan<byte> stdin,
         TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(executable)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments) info.ArgumentList.Add(argument);
-        if (environment != null)
-            foreach (var (key, value) in environment) info.Environment[key] = value;
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {executable}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        using var strings = new NativeStrings();
+        byte* file = strings.Add(executable);
+        byte** argv = strings.Array([executable, .. arguments]);
+        byte** envp = strings.Array(Environment(environment));
+
+        int* input = stackalloc int[2], output = stackalloc int[2], errors = stackalloc int[2];
+        Pipe(input);
+        // A write of stdin must never block: the child may be writing its output meanwhile, and
+        // only this loop drains it.
+        if (SetNonBlocking(input[1]) is int failed and not 0) throw new IOException($"fcntl: {Marshal.GetPInvokeErrorMessage(failed)}");
+        Pipe(output);
+        Pipe(errors);
+        int pid = Start(executable, file, argv, envp, input, output, errors);
+        var stdout = new List<byte>();
+        var stderr = new List<byte>();
+        Exchange(input[1], output[0], errors[0], stdin, stdout, stderr, pid, timeout, executable);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == EIntr) { }
+        int signal = status & 0x7f;
+        int exitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+        return new Outcome(exitCode, Encoding.UTF8.GetString([.. stdout]), Encoding.UTF8.GetString([.. stderr]));
+    }
+
+    /// <summary>The child in a process group of its own (so a timeout ends its children too), with
+    /// default signal handling and no blocked signals, whatever this runtime set for itself.</summary>
+    private static int Start(string executable, byte* file, byte** argv, byte** envp, int* input, int* output, int* errors)
+    {
+        byte* actions = stackalloc byte[SpawnFileActionsSize];
+        byte* attributes = stackalloc byte[SpawnAttributesSize];
+        byte* allSignals = stackalloc byte[SignalSetSize];
+        byte* noSignals = stackalloc byte[SignalSetSize];
+        _ = posix_spawn_file_actions_init(actions);
+        _ = posix_spawnattr_init(attributes);
         try
         {
-            using var input = process.StandardInput.BaseStream;
-            input.Write(stdin);
+            _ = posix_spawn_file_actions_adddup2(actions, input[0], 0);
+            _ = posix_spawn_file_actions_adddup2(actions, output[1], 1);
+            _ = posix_spawn_file_actions_adddup2(actions, errors[1], 2);
+            _ = sigfillset(allSignals);
+            _ = sigemptyset(noSignals);
+            _ = posix_spawnattr_setflags(attributes, (short)(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
+            _ = posix_spawnattr_setpgroup(attributes, 0);
+            _ = posix_spawnattr_setsigdefault(attributes, allSignals);
+            _ = posix_spawnattr_setsigmask(attributes, noSignals);
+            int failed = Spawn(out int pid, file, actions, attributes, argv, envp, searchPath: !executable.Contains('/', StringComparison.Ordinal));
+            if (failed != 0)
+            {
+                _ = close(input[1]);
+                _ = close(output[0]);
+                _ = close(errors[0]);
+                throw new Win32Exception(failed, $"could not start {executable}: {Marshal.GetPInvokeErrorMessage(failed)}");
+            }
+            return pid;
         }
-        catch (IOException)
+        finally
         {
-            // The child exited without reading all of stdin; its exit code tells the story.
+            _ = posix_spawn_file_actions_destroy(actions);
+            _ = posix_spawnattr_destroy(attributes);
+            _ = close(input[0]);
+            _ = close(output[1]);
+            _ = close(errors[1]);
         }
-        if (!process.WaitForExit(timeout))
+    }
+
+    /// <summary>Feeds stdin and drains both outputs until the child closes them; past the timeout,
+    /// kills its process group and reaps it.</summary>
+    private static void Exchange(int toChild, int fromStdout, int fromStderr, ReadOnlySpan<byte> stdin,
+        List<byte> stdout, List<byte> stderr, int pid, TimeSpan timeout, string executable)
+    {
+        var clock = Stopwatch.StartNew();
+        Span<PollFd> fds = [new(toChild, PollOut), new(fromStdout, PollIn), new(fromStderr, PollIn)];
+        if (stdin.IsEmpty) CloseAt(fds, 0);
+        int written = 0;
+        byte* buffer = stackalloc byte[16384];
+        while (fds[1].Fd >= 0 || fds[2].Fd >= 0)
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(executable)} did not finish within {timeout.TotalSeconds:0.#}s");
+            int left = (int)Math.Ceiling((timeout - clock.Elapsed).TotalMilliseconds);
+            if (left <= 0)
+            {
+                _ = kill(-pid, SigKill);
+                for (int k = 0; k < fds.Length; k++) CloseAt(fds, k);
+                _ = waitpid(pid, null, 0);
+                throw new TimeoutException($"{Path.GetFileName(executable)} did not finish within {timeout.TotalSeconds:0.#}s");
+            }
+            int ready;
+            fixed (PollFd* p = fds) ready = poll(p, (nuint)fds.Length, left);
+            if (ready < 0 && Marshal.GetLastPInvokeError() != EIntr) throw new IOException($"poll: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            if (ready <= 0) continue;
+            if (fds[0].Fd >= 0 && fds[0].Revents != 0)
+            {
+                nint n = -1;
+                if ((fds[0].Revents & PollOut) != 0)
+                    fixed (byte* data = stdin) n = write(toChild, data + written, stdin.Length - written);
+                if (n > 0) written += (int)n;
+                // All written, or the child stopped reading: its exit code tells the story.
+                if ((n < 0 && Marshal.GetLastPInvokeError() is not (EIntr or EAgain)) || written == stdin.Length) CloseAt(fds, 0);
+            }
+            for (int k = 1; k <= 2; k++)
+            {
+                if (fds[k].Fd < 0 || fds[k].Revents == 0) continue;
+                nint n = read(fds[k].Fd, buffer, 16384);
+                if (n > 0) (k == 1 ? stdout : stderr).AddRange(new ReadOnlySpan<byte>(buffer, (int)n));
+                else if (n == 0 || Marshal.GetLastPInvokeError() != EIntr) CloseAt(fds, k);
+            }
         }
-        process.WaitForExit();
-        return new Outcome(process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+        CloseAt(fds, 0);
+    }
+
+    private static void CloseAt(Span<PollFd> fds, int index)
+    {
+        if (fds[index].Fd < 0) return;
+        _ = close(fds[index].Fd);
+        fds[index].Fd = -1;
+    }
+
+    private static void Pipe(int* fds)
+    {
+        if (pipe2(fds, OCloexec) != 0) throw new IOException($"pipe2: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+    }
+
+    /// <summary>This process's environment with <paramref name="overrides"/> applied, as KEY=VALUE.</summary>
+    private static List<string> Environment(IReadOnlyDictionary<string, string>? overrides)
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+            variables[(string)e.Key] = (string?)e.Value ?? "";
+        if (overrides != null)
+            foreach (var (key, value) in overrides) variables[key] = value;
+        return [.. variables.Select(kv => kv.Key + "=" + kv.Value)];
+    }
+
+    /// <summary>NUL-terminated UTF-8 copies and NULL-terminated arrays of them, freed together.</summary>
+    private sealed class NativeStrings : IDisposable
+    {
+        private readonly List<nint> allocations = [];
+
+        public byte* Add(string value)
+        {
+            int length = Encoding.UTF8.GetByteCount(value);
+            byte* copy = (byte*)NativeMemory.Alloc((nuint)length + 1);
+            allocations.Add((nint)copy);
+            Encoding.UTF8.GetBytes(value, new Span<byte>(copy, length));
+            copy[length] = 0;
+            return copy;
+        }
+
+        public byte** Array(IReadOnlyList<string> values)
+        {
+            byte** array = (byte**)NativeMemory.Alloc((nuint)(values.Count + 1), (nuint)sizeof(nint));
+            allocations.Add((nint)array);
+            for (int i = 0; i < values.Count; i++) array[i] = Add(values[i]);
+            array[values.Count] = null;
+            return array;
+        }
+
+        public void Dispose()
+        {
+            foreach (nint allocation in allocations) NativeMemory.Free((void*)allocation);
+        }
     }
 }
