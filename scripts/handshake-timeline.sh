@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Where an ADD's time goes when the agent is serving: egress-agent (manifests mode, an egress
+# policy for every pod of the namespace) serves PODS ADDs, then ROUNDS ADDs with
+# `policyAgent: required` alternate with ROUNDS with `off`, while perf records syscall tracepoints
+# system-wide (no process is stopped, unlike strace). For each plugin process: exec -> exit,
+# exec -> the attachment record's rename (IPAM and the record), and with `required`: the record
+# -> the announcement's connect, the wiring after it (connect -> the read of the agent's answer),
+# the time that read waited, and the answer -> exit. Medians and p10/p90 in ms.
+# Usage (root, after ./build.sh): scripts/sandbox.sh scripts/handshake-timeline.sh PODS ROUNDS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "${CNI_EGRESS_SANDBOX:-}" = inner ] || { echo "run it inside scripts/sandbox.sh" >&2; exit 2; }
+pods=${1:?usage: $0 PODS ROUNDS} rounds=${2:?usage: $0 PODS ROUNDS}
+scripts/node-uplink.sh
+export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
+state=/run/cni-egress-timeline manifests=/run/timeline-manifests
+mkdir -p "$state" "$manifests"
+cat > "$manifests/policy.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: default}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-egress, namespace: default}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 192.0.2.0/24}}]
+    ports: [{port: 443}]
+YAML
+config='{"cniVersion":"1.0.0","name":"timeline","type":"cni-egress","stateDir":"'$state'","policyAgent":"required","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.202.0.0/16"}]]}}'
+trace=$(mktemp) perf_pid=
+dist/egress-agent run --manifests "$manifests" --node-name timeline --state-dir "$state" --status-address "" 2> /run/timeline-agent.log &
+agent=$!
+# shellcheck disable=SC2064 # these pids and this file, now
+trap "kill $agent 2>/dev/null || true; rm -f $trace" EXIT
+for _ in $(seq 1 100); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
+[ -S "$state/agent.sock" ] || { echo "the agent did not start: $(cat /run/timeline-agent.log)" >&2; exit 1; }
+
+add() { # pod, policyAgent mode
+  ip netns add "$1"
+  CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_NETNS="/run/netns/$1" CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$1;K8S_POD_UID=u-$1" \
+    dist/cni-egress <<< "${config/\"required\"/\"$2\"}" > /dev/null
+}
+for i in $(seq 1 "$pods"); do add "wired-$i" required; done
+sleep 1
+
+perf record -q -a -o "$trace.perf" -e syscalls:sys_enter_execve -e syscalls:sys_enter_exit_group -e syscalls:sys_enter_rename \
+  -e syscalls:sys_enter_connect -e syscalls:sys_enter_recvfrom -e syscalls:sys_exit_recvfrom &
+perf_pid=$!
+sleep 1
+for i in $(seq 1 "$rounds"); do add "req-$i" required; add "off-$i" off; done
+kill -INT "$perf_pid"
+wait "$perf_pid" || true
+perf script -i "$trace.perf" -F comm,pid,time,event,trace 2> /dev/null > "$trace"
+rm -f "$trace.perf"
+
+# One line per plugin process: mode and its intervals (ms); then medians per mode and interval.
+awk '
+  { pid = $2; t = $3; sub(":", "", t); t *= 1000; event = $4 }
+  event ~ /enter_execve/ { exec[pid] = t }
+  $1 != "cni-egress" { next }
+  event ~ /enter_rename/ { rename[pid] = t }
+  event ~ /enter_connect/ { connected[pid] = t; socket[pid] = $6 } # the agent socket: the one fd this plugin connects
+  event ~ /enter_recvfrom/ && (pid in connected) && $6 == socket[pid] && !(pid in answered) { waiting[pid] = t }
+  event ~ /exit_recvfrom/ && (pid in waiting) && !(pid in answered) { answered[pid] = t }
+  event ~ /enter_exit_group/ && (pid in exec) && (pid in rename) {
+    if (pid in answered)
+      printf "required %.3f %.3f %.3f %.3f %.3f %.3f\n", t - exec[pid], rename[pid] - exec[pid], connected[pid] - rename[pid], waiting[pid] - connected[pid], answered[pid] - waiting[pid], t - answered[pid]
+    else
+      printf "off %.3f %.3f\n", t - exec[pid], rename[pid] - exec[pid]
+  }' "$trace" > "$trace.rows"
+names=("exec -> exit" "exec -> attachment record" "record -> announcement" "wiring after the announcement" "wait for the agent's answer" "answer -> exit")
+for mode in required off; do
+  columns=2; [ "$mode" = required ] && columns=6
+  echo "policyAgent $mode ($(grep -c "^$mode " "$trace.rows") ADDs, $pods pods wired before):"
+  for ((c = 1; c <= columns; c++)); do
+    awk -v m="$mode" -v c=$((c + 1)) '$1 == m { print $c }' "$trace.rows" | sort -n |
+      awk -v name="${names[c - 1]}" '{ v[NR] = $1 } END { printf "  %-30s median %.3f ms, p10 %.3f, p90 %.3f\n", name, v[int(NR / 2) + 1], v[int(NR / 10) + 1], v[int(NR * 9 / 10)] }'
+  done
+done
+rm -f "$trace.rows"
