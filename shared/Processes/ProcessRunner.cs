@@ -33,12 +33,7 @@ public static unsafe class ProcessRunner
         byte** envp = strings.Array(Environment(environment));
 
         int* input = stackalloc int[2], output = stackalloc int[2], errors = stackalloc int[2];
-        Pipe(input);
-        // A write of stdin must never block: the child may be writing its output meanwhile, and
-        // only this loop drains it.
-        if (SetNonBlocking(input[1]) is int failed and not 0) throw new IOException($"fcntl: {Marshal.GetPInvokeErrorMessage(failed)}");
-        Pipe(output);
-        Pipe(errors);
+        Pipes(input, output, errors);
         int pid = Start(executable, file, argv, envp, input, output, errors);
         var stdout = new List<byte>();
         var stderr = new List<byte>();
@@ -106,14 +101,16 @@ public static unsafe class ProcessRunner
             int left = (int)Math.Ceiling((timeout - clock.Elapsed).TotalMilliseconds);
             if (left <= 0)
             {
-                _ = kill(-pid, SigKill);
-                for (int k = 0; k < fds.Length; k++) CloseAt(fds, k);
-                _ = waitpid(pid, null, 0);
+                Abandon(fds, pid);
                 throw new TimeoutException($"{Path.GetFileName(executable)} did not finish within {timeout.TotalSeconds:0.#}s");
             }
             int ready;
             fixed (PollFd* p = fds) ready = poll(p, (nuint)fds.Length, left);
-            if (ready < 0 && Marshal.GetLastPInvokeError() != EIntr) throw new IOException($"poll: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            if (ready < 0 && Marshal.GetLastPInvokeError() is int error and not EIntr)
+            {
+                Abandon(fds, pid);
+                throw new IOException($"poll: {Marshal.GetPInvokeErrorMessage(error)}");
+            }
             if (ready <= 0) continue;
             if (fds[0].Fd >= 0 && fds[0].Revents != 0)
             {
@@ -135,6 +132,14 @@ public static unsafe class ProcessRunner
         CloseAt(fds, 0);
     }
 
+    /// <summary>Kills the child's process group, closes our pipe ends and reaps the child.</summary>
+    private static void Abandon(Span<PollFd> fds, int pid)
+    {
+        _ = kill(-pid, SigKill);
+        for (int k = 0; k < fds.Length; k++) CloseAt(fds, k);
+        _ = waitpid(pid, null, 0);
+    }
+
     private static void CloseAt(Span<PollFd> fds, int index)
     {
         if (fds[index].Fd < 0) return;
@@ -142,9 +147,18 @@ public static unsafe class ProcessRunner
         fds[index].Fd = -1;
     }
 
-    private static void Pipe(int* fds)
+    /// <summary>The child's stdin, stdout and stderr pipes, all or none (out of descriptors: an
+    /// IOException and nothing left open). Our end of stdin never blocks: the child may be writing
+    /// its output meanwhile, and only our poll loop drains it.</summary>
+    private static void Pipes(int* input, int* output, int* errors)
     {
-        if (pipe2(fds, OCloexec) != 0) throw new IOException($"pipe2: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        input[0] = input[1] = output[0] = output[1] = errors[0] = errors[1] = -1;
+        int error = pipe2(input, OCloexec) != 0 || pipe2(output, OCloexec) != 0 || pipe2(errors, OCloexec) != 0
+            ? Marshal.GetLastPInvokeError() : SetNonBlocking(input[1]);
+        if (error == 0) return;
+        foreach (int fd in new[] { input[0], input[1], output[0], output[1], errors[0], errors[1] })
+            if (fd >= 0) _ = close(fd);
+        throw new IOException($"pipes for a child process: {Marshal.GetPInvokeErrorMessage(error)}");
     }
 
     /// <summary>This process's environment with <paramref name="overrides"/> applied, as KEY=VALUE.</summary>
