@@ -166,7 +166,7 @@ public sealed class MultiNodeCluster : IDisposable
         foreach (string listen in new[] { "TCP4-LISTEN:80,reuseaddr,fork", "TCP6-LISTEN:80,ipv6only=1,reuseaddr,fork" })
         {
             var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in new[] { "netns", "exec", where.Name, "socat", listen, "SYSTEM:echo $SOCAT_PEERADDR" }) info.ArgumentList.Add(a);
+            foreach (string a in new[] { "netns", "exec", where.Name, "socat", "-U", listen, "SYSTEM:echo $SOCAT_PEERADDR" }) info.ArgumentList.Add(a);
             servers.Add(Process.Start(info)!);
         }
         for (int i = 0; i < 100 && where.Exec("ss", "-H", "-ltn", "sport = :80").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length < 2; i++) Thread.Sleep(20);

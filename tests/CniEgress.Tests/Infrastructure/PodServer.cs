@@ -11,7 +11,7 @@ public sealed class PodServer : IDisposable
     public PodServer(PodNamespace pod, int port, string reply, bool ipv6 = false)
     {
         var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", pod.Name, "socat", $"{(ipv6 ? "TCP6" : "TCP")}-LISTEN:{port},reuseaddr,fork", $"SYSTEM:echo {reply}" })
+        foreach (string a in new[] { "netns", "exec", pod.Name, "socat", "-U", $"{(ipv6 ? "TCP6" : "TCP")}-LISTEN:{port},reuseaddr,fork", $"SYSTEM:echo {reply}" })
             info.ArgumentList.Add(a);
         process = Process.Start(info)!;
         // Bounded wait until the port listens.

@@ -201,7 +201,12 @@ public sealed class PolicyNode : IDisposable
         {
             string listen = (udp ? "UDP" : "TCP") + (v6 ? "6" : "4") + (udp ? "-RECVFROM:" : "-LISTEN:") + port + (v6 ? ",ipv6only=1" : "") + ",reuseaddr,fork";
             var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in new[] { "netns", "exec", where.Name, "socat", listen, $"SYSTEM:echo {reply}" }) info.ArgumentList.Add(a);
+            // A server that feeds the probe's bytes to a shell that has already exited dies of
+            // EPIPE, on a loaded machine now and then before it sends the word. TCP: -U, only the
+            // shell's word goes back. UDP must read the datagram to learn its peer: the shell
+            // stays a second to take it.
+            string[] server = udp ? [listen, $"SYSTEM:echo {reply}; sleep 1"] : ["-U", listen, $"SYSTEM:echo {reply}"];
+            foreach (string a in new[] { "netns", "exec", where.Name, "socat" }.Concat(server)) info.ArgumentList.Add(a);
             servers.Add(Process.Start(info)!);
         }
         string probe = udp ? "-lun" : "-ltn";
@@ -226,11 +231,13 @@ public sealed class PolicyNode : IDisposable
         string remote = udp
             ? $"UDP:{target}:{port}" + (source != null ? $",bind={source}" : "")
             : $"TCP:{target}:{port},connect-timeout=1" + (source != null ? $",bind={source}" : "");
-        var outcome = Shell.RunWithInput("ip", "ping\n", "netns", "exec", from.Name, "socat", "-T1", "-", remote);
-        // Stdout holds only what the server sent, and a denied flow never gets the server's word
-        // back. socat's exit code is not asked: a fixed-reply server closes without reading our
-        // "ping", its kernel answers that unread data with a reset, and socat then fails after
-        // printing the reply (under load, often enough to fail a test now and then).
+        // A TCP probe sends nothing: the server answers on accept, and bytes it never reads could
+        // only reset the connection. UDP needs a datagram to answer. socat waits for the answer up
+        // to -t after its input ends (0.5 s by default, and -T1 ends a silent UDP probe at 1 s); a
+        // loaded machine can take longer to fork the server's shell, and a denied TCP flow ends at
+        // the 1 s connect timeout anyway.
+        var outcome = Shell.RunWithInput("ip", udp ? "ping\n" : "", "netns", "exec", from.Name, "socat", "-T1", udp ? "-t1" : "-t3", "-", remote);
+        // Stdout holds only what the server sent, and a denied flow never gets the server's word.
         string reply = outcome.Stdout.Trim();
         return reply.Length > 0 ? reply : null;
     }
