@@ -4,22 +4,12 @@ namespace CniEgress.Interop;
 
 internal static unsafe partial class Syscalls
 {
-    public const int PollIn = 0x1, PollOut = 0x4;
-    public const int SigKill = 9;
-
-    // posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336 and sigset_t 128 in glibc (x86-64 and arm64).
-    public const int SpawnFileActionsSize = 128, SpawnAttributesSize = 512, SignalSetSize = 128;
+    // posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336 in glibc (x86-64 and arm64).
+    // Not in Tmds.LibC, like waitpid; pipes, poll, read, write, close and kill are.
+    public const int SpawnFileActionsSize = 128, SpawnAttributesSize = 512;
 
     // <spawn.h>
     public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd(int fd, short events)
-    {
-        public int Fd = fd;
-        public short Events = events;
-        public short Revents;
-    }
 
     /// <summary>posix_spawn(3) (<paramref name="searchPath"/>: posix_spawnp, the name looked up in
     /// PATH): 0 or the errno of the failed exec.</summary>
@@ -57,42 +47,14 @@ internal static unsafe partial class Syscalls
     public static partial int posix_spawnattr_setpgroup(void* attributes, int processGroup);
 
     [LibraryImport("libc.so.6")]
-    public static partial int posix_spawnattr_setsigdefault(void* attributes, void* signals);
+    public static partial int posix_spawnattr_setsigdefault(void* attributes, Tmds.Linux.sigset_t* signals);
 
     [LibraryImport("libc.so.6")]
-    public static partial int posix_spawnattr_setsigmask(void* attributes, void* signals);
+    public static partial int posix_spawnattr_setsigmask(void* attributes, Tmds.Linux.sigset_t* signals);
 
     [LibraryImport("libc.so.6")]
     public static partial int posix_spawnattr_destroy(void* attributes);
 
-    [LibraryImport("libc.so.6")]
-    public static partial int sigfillset(void* signals);
-
-    [LibraryImport("libc.so.6")]
-    public static partial int sigemptyset(void* signals);
-
-    [LibraryImport("libc.so.6", SetLastError = true)]
-    public static partial int pipe2(int* fds, int flags);
-
-    /// <summary>O_NONBLOCK on one end of a pipe: 0 or errno.</summary>
-    public static int SetNonBlocking(int fd) =>
-        Tmds.Linux.LibC.fcntl(fd, Tmds.Linux.LibC.F_SETFL, Tmds.Linux.LibC.fcntl(fd, Tmds.Linux.LibC.F_GETFL, 0) | Tmds.Linux.LibC.O_NONBLOCK) == 0 ? 0 : Errno.Last;
-
-    [LibraryImport("libc.so.6", SetLastError = true)]
-    public static partial int poll(PollFd* fds, nuint count, int timeoutMs);
-
-    [LibraryImport("libc.so.6", SetLastError = true)]
-    public static partial nint read(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc.so.6", SetLastError = true)]
-    public static partial nint write(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc.so.6")]
-    public static partial int close(int fd);
-
     [LibraryImport("libc.so.6", SetLastError = true)]
     public static partial int waitpid(int pid, int* status, int options);
-
-    [LibraryImport("libc.so.6")]
-    public static partial int kill(int pid, int signal);
 }

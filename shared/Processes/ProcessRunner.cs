@@ -2,6 +2,8 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using CniEgress.Interop;
+using Tmds.Linux;
 using static CniEgress.Interop.Syscalls;
 
 namespace CniEgress.Processes;
@@ -18,8 +20,6 @@ public static unsafe class ProcessRunner
 {
     public sealed record Outcome(int ExitCode, string Stdout, string Stderr);
 
-    private const int OCloexec = 0x80000;
-    private const int EIntr = 4, EAgain = 11;
 
     /// <param name="executable">A path, or a name looked up in PATH.</param>
     /// <exception cref="Win32Exception">The executable could not be started (its errno).</exception>
@@ -39,7 +39,7 @@ public static unsafe class ProcessRunner
         var stderr = new List<byte>();
         Exchange(input[1], output[0], errors[0], stdin, stdout, stderr, pid, timeout, executable);
         int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == EIntr) { }
+        while (waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR) { }
         int signal = status & 0x7f;
         int exitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal;
         return new Outcome(exitCode, Encoding.UTF8.GetString([.. stdout]), Encoding.UTF8.GetString([.. stderr]));
@@ -51,8 +51,7 @@ public static unsafe class ProcessRunner
     {
         byte* actions = stackalloc byte[SpawnFileActionsSize];
         byte* attributes = stackalloc byte[SpawnAttributesSize];
-        byte* allSignals = stackalloc byte[SignalSetSize];
-        byte* noSignals = stackalloc byte[SignalSetSize];
+        sigset_t allSignals, noSignals;
         _ = posix_spawn_file_actions_init(actions);
         _ = posix_spawnattr_init(attributes);
         try
@@ -60,18 +59,18 @@ public static unsafe class ProcessRunner
             _ = posix_spawn_file_actions_adddup2(actions, input[0], 0);
             _ = posix_spawn_file_actions_adddup2(actions, output[1], 1);
             _ = posix_spawn_file_actions_adddup2(actions, errors[1], 2);
-            _ = sigfillset(allSignals);
-            _ = sigemptyset(noSignals);
+            _ = LibC.sigfillset(&allSignals);
+            _ = LibC.sigemptyset(&noSignals);
             _ = posix_spawnattr_setflags(attributes, (short)(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
             _ = posix_spawnattr_setpgroup(attributes, 0);
-            _ = posix_spawnattr_setsigdefault(attributes, allSignals);
-            _ = posix_spawnattr_setsigmask(attributes, noSignals);
+            _ = posix_spawnattr_setsigdefault(attributes, &allSignals);
+            _ = posix_spawnattr_setsigmask(attributes, &noSignals);
             int failed = Spawn(out int pid, file, actions, attributes, argv, envp, searchPath: !executable.Contains('/', StringComparison.Ordinal));
             if (failed != 0)
             {
-                _ = close(input[1]);
-                _ = close(output[0]);
-                _ = close(errors[0]);
+                _ = LibC.close(input[1]);
+                _ = LibC.close(output[0]);
+                _ = LibC.close(errors[0]);
                 throw new Win32Exception(failed, $"could not start {executable}: {Marshal.GetPInvokeErrorMessage(failed)}");
             }
             return pid;
@@ -80,9 +79,9 @@ public static unsafe class ProcessRunner
         {
             _ = posix_spawn_file_actions_destroy(actions);
             _ = posix_spawnattr_destroy(attributes);
-            _ = close(input[0]);
-            _ = close(output[1]);
-            _ = close(errors[1]);
+            _ = LibC.close(input[0]);
+            _ = LibC.close(output[1]);
+            _ = LibC.close(errors[1]);
         }
     }
 
@@ -92,11 +91,11 @@ public static unsafe class ProcessRunner
         List<byte> stdout, List<byte> stderr, int pid, TimeSpan timeout, string executable)
     {
         var clock = Stopwatch.StartNew();
-        Span<PollFd> fds = [new(toChild, PollOut), new(fromStdout, PollIn), new(fromStderr, PollIn)];
+        Span<pollfd> fds = [Watch(toChild, LibC.POLLOUT), Watch(fromStdout, LibC.POLLIN), Watch(fromStderr, LibC.POLLIN)];
         if (stdin.IsEmpty) CloseAt(fds, 0);
         int written = 0;
         byte* buffer = stackalloc byte[16384];
-        while (fds[1].Fd >= 0 || fds[2].Fd >= 0)
+        while (fds[1].fd >= 0 || fds[2].fd >= 0)
         {
             int left = (int)Math.Ceiling((timeout - clock.Elapsed).TotalMilliseconds);
             if (left <= 0)
@@ -105,47 +104,49 @@ public static unsafe class ProcessRunner
                 throw new TimeoutException($"{Path.GetFileName(executable)} did not finish within {timeout.TotalSeconds:0.#}s");
             }
             int ready;
-            fixed (PollFd* p = fds) ready = poll(p, (nuint)fds.Length, left);
-            if (ready < 0 && Marshal.GetLastPInvokeError() is int error and not EIntr)
+            fixed (pollfd* p = fds) ready = LibC.poll(p, (ulong_t)(ulong)fds.Length, left);
+            if (ready < 0 && Errno.Last is var error && error != LibC.EINTR)
             {
                 Abandon(fds, pid);
                 throw new IOException($"poll: {Marshal.GetPInvokeErrorMessage(error)}");
             }
             if (ready <= 0) continue;
-            if (fds[0].Fd >= 0 && fds[0].Revents != 0)
+            if (fds[0].fd >= 0 && fds[0].revents != 0)
             {
-                nint n = -1;
-                if ((fds[0].Revents & PollOut) != 0)
-                    fixed (byte* data = stdin) n = write(toChild, data + written, stdin.Length - written);
+                long n = -1;
+                if ((fds[0].revents & LibC.POLLOUT) != 0)
+                    fixed (byte* data = stdin) n = LibC.write(toChild, data + written, stdin.Length - written);
                 if (n > 0) written += (int)n;
                 // All written, or the child stopped reading: its exit code tells the story.
-                if ((n < 0 && Marshal.GetLastPInvokeError() is not (EIntr or EAgain)) || written == stdin.Length) CloseAt(fds, 0);
+                if ((n < 0 && Errno.Last != LibC.EINTR && Errno.Last != LibC.EAGAIN) || written == stdin.Length) CloseAt(fds, 0);
             }
             for (int k = 1; k <= 2; k++)
             {
-                if (fds[k].Fd < 0 || fds[k].Revents == 0) continue;
-                nint n = read(fds[k].Fd, buffer, 16384);
+                if (fds[k].fd < 0 || fds[k].revents == 0) continue;
+                long n = LibC.read(fds[k].fd, buffer, 16384);
                 if (n > 0) (k == 1 ? stdout : stderr).AddRange(new ReadOnlySpan<byte>(buffer, (int)n));
-                else if (n == 0 || Marshal.GetLastPInvokeError() != EIntr) CloseAt(fds, k);
+                else if (n == 0 || Errno.Last != LibC.EINTR) CloseAt(fds, k);
             }
         }
         CloseAt(fds, 0);
     }
 
     /// <summary>Kills the child's process group, closes our pipe ends and reaps the child.</summary>
-    private static void Abandon(Span<PollFd> fds, int pid)
+    private static void Abandon(Span<pollfd> fds, int pid)
     {
-        _ = kill(-pid, SigKill);
+        _ = LibC.kill(-pid, LibC.SIGKILL);
         for (int k = 0; k < fds.Length; k++) CloseAt(fds, k);
         _ = waitpid(pid, null, 0);
     }
 
-    private static void CloseAt(Span<PollFd> fds, int index)
+    private static void CloseAt(Span<pollfd> fds, int index)
     {
-        if (fds[index].Fd < 0) return;
-        _ = close(fds[index].Fd);
-        fds[index].Fd = -1;
+        if (fds[index].fd < 0) return;
+        _ = LibC.close(fds[index].fd);
+        fds[index].fd = -1;
     }
+
+    private static pollfd Watch(int fd, short events) => new() { fd = fd, events = events };
 
     /// <summary>The child's stdin, stdout and stderr pipes, all or none (out of descriptors: an
     /// IOException and nothing left open). Our end of stdin never blocks: the child may be writing
@@ -153,11 +154,11 @@ public static unsafe class ProcessRunner
     private static void Pipes(int* input, int* output, int* errors)
     {
         input[0] = input[1] = output[0] = output[1] = errors[0] = errors[1] = -1;
-        int error = pipe2(input, OCloexec) != 0 || pipe2(output, OCloexec) != 0 || pipe2(errors, OCloexec) != 0
-            ? Marshal.GetLastPInvokeError() : SetNonBlocking(input[1]);
+        int error = LibC.pipe2(input, LibC.O_CLOEXEC) != 0 || LibC.pipe2(output, LibC.O_CLOEXEC) != 0 || LibC.pipe2(errors, LibC.O_CLOEXEC) != 0
+            || LibC.fcntl(input[1], LibC.F_SETFL, LibC.O_NONBLOCK) != 0 ? Errno.Last : 0;
         if (error == 0) return;
         foreach (int fd in new[] { input[0], input[1], output[0], output[1], errors[0], errors[1] })
-            if (fd >= 0) _ = close(fd);
+            if (fd >= 0) _ = LibC.close(fd);
         throw new IOException($"pipes for a child process: {Marshal.GetPInvokeErrorMessage(error)}");
     }
 
