@@ -27,37 +27,13 @@ case ${1:-} in
 esac
 build=${1:-$PWD}
 export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
-state=/run/cni-egress-busy manifests=/run/busy-manifests perf_pid=
-mkdir -p "$state" "$manifests"
+perf_pid=
 times=$(mktemp)
-cat > "$manifests/policy.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: default, labels: {team: a}}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web-egress, namespace: default}
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
-  egress:
-  - to: [{ipBlock: {cidr: 192.0.2.0/24}}]
-    ports: [{port: 443}]
-YAML
-config='{"cniVersion":"1.0.0","name":"busy","type":"cni-egress","stateDir":"'$state'","policyAgent":"required","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.200.0.0/16"}]]}}'
-"$build/dist/egress-agent" run --manifests "$manifests" --node-name busy --state-dir "$state" --status-address "" 2> /run/busy-agent.log &
-agent=$!
-# shellcheck disable=SC2064 # this agent and this file, now
-trap "kill $agent 2>/dev/null || true; rm -f $times" EXIT
-for _ in $(seq 1 100); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
-[ -S "$state/agent.sock" ] || { echo "the agent did not start: $(cat /run/busy-agent.log)" >&2; exit 1; }
-
-add() {
-  ip netns add "$1"
-  CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_NETNS="/run/netns/$1" CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$1;K8S_POD_UID=u-$1" \
-    "$build/dist/cni-egress" <<< "$config" > /dev/null
-}
+# shellcheck source=scripts/agent-node.sh
+. scripts/agent-node.sh
+trap 'kill "${agent:-}" 2>/dev/null || true; rm -f "$times"' EXIT
+agent_node_start "$build" busy 10.200.0.0/16
+add() { agent_node_add "$1"; }
 
 for i in $(seq 1 "$pods"); do add "wired-$i"; done
 sleep 1
@@ -70,7 +46,7 @@ if [ -n "$handshake" ]; then
     ip netns add "$1"
     local t0=$EPOCHREALTIME
     CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_NETNS="/run/netns/$1" CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$1;K8S_POD_UID=u-$1" \
-      ${3:+perf stat -x, -e task-clock -o "$times.stat"} "$build/dist/cni-egress" <<< "${config/\"required\"/\"$2\"}" > /dev/null
+      ${3:+perf stat -x, -e task-clock -o "$times.stat"} "$build/dist/cni-egress" <<< "${agent_node_config/\"required\"/\"$2\"}" > /dev/null
     if [ -n "${3:-}" ]; then awk -F, '/task-clock/ { print $1 }' "$times.stat" >> "$times.$2.cpu"
     else awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >> "$times.$2.wall"; fi
   }

@@ -12,38 +12,12 @@ cd "$(dirname "$0")/.."
 [ "${CNI_EGRESS_SANDBOX:-}" = inner ] || { echo "run it inside scripts/sandbox.sh" >&2; exit 2; }
 pods=${1:?usage: $0 PODS ROUNDS} rounds=${2:?usage: $0 PODS ROUNDS}
 scripts/node-uplink.sh
-export CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin
-state=/run/cni-egress-timeline manifests=/run/timeline-manifests
-mkdir -p "$state" "$manifests"
-cat > "$manifests/policy.yaml" <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: default}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web-egress, namespace: default}
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
-  egress:
-  - to: [{ipBlock: {cidr: 192.0.2.0/24}}]
-    ports: [{port: 443}]
-YAML
-config='{"cniVersion":"1.0.0","name":"timeline","type":"cni-egress","stateDir":"'$state'","policyAgent":"required","ipam":{"type":"cni-egress","ranges":[[{"subnet":"10.202.0.0/16"}]]}}'
 trace=$(mktemp) perf_pid=
-dist/egress-agent run --manifests "$manifests" --node-name timeline --state-dir "$state" --status-address "" 2> /run/timeline-agent.log &
-agent=$!
-# shellcheck disable=SC2064 # these pids and this file, now
-trap "kill $agent 2>/dev/null || true; rm -f $trace" EXIT
-for _ in $(seq 1 100); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
-[ -S "$state/agent.sock" ] || { echo "the agent did not start: $(cat /run/timeline-agent.log)" >&2; exit 1; }
-
-add() { # pod, policyAgent mode
-  ip netns add "$1"
-  CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_NETNS="/run/netns/$1" CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$1;K8S_POD_UID=u-$1" \
-    dist/cni-egress <<< "${config/\"required\"/\"$2\"}" > /dev/null
-}
+# shellcheck source=scripts/agent-node.sh
+. scripts/agent-node.sh
+trap 'kill "${agent:-}" 2>/dev/null || true; rm -f "$trace"' EXIT
+agent_node_start "$PWD" timeline 10.202.0.0/16
+add() { agent_node_add "$1" "$2"; }
 for i in $(seq 1 "$pods"); do add "wired-$i" required; done
 sleep 1
 
